@@ -1,0 +1,94 @@
+//! Finding an adapter and opening a device: the one place the engine touches the platform.
+
+use crate::error::{Error, Result};
+
+/// A device and its queue, shared by every op. Ops never acquire a device themselves, so tests,
+/// benchmarks and the app all pass in the same one.
+#[derive(Clone, Debug)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterSummary,
+}
+
+/// What a person (or a bench report) needs to know about the adapter in use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub timestamp_queries: bool,
+    pub shader_f16: bool,
+}
+
+impl AdapterSummary {
+    fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
+        let name = if info.name.is_empty() {
+            "unnamed adapter".to_owned()
+        } else {
+            info.name.clone()
+        };
+        Self {
+            name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: [info.driver.as_str(), info.driver_info.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+            timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+        }
+    }
+}
+
+/// Features the engine uses when present and does without otherwise.
+const OPTIONAL_FEATURES: wgpu::Features =
+    wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::SHADER_F16);
+
+impl GpuContext {
+    /// Opens the best adapter: WebGPU in the browser, Vulkan natively (llvmpipe on a CPU-only
+    /// machine). Fails, never falls back silently, when there is none.
+    pub async fn new() -> Result<Self> {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+        descriptor.backends = if cfg!(target_arch = "wasm32") {
+            wgpu::Backends::BROWSER_WEBGPU
+        } else {
+            wgpu::Backends::VULKAN
+        };
+        let instance = wgpu::Instance::new(descriptor);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(e.to_string()))?;
+        let features = adapter.features() & OPTIONAL_FEATURES;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("internimage"),
+                required_features: features,
+                // The biggest buffers (a 56x56x256 MLP activation, a 512x2048 weight) are a few MB:
+                // the adapter's own limits are always enough and never more than it can give.
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await?;
+        let summary = AdapterSummary::new(&adapter.get_info(), features);
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+        })
+    }
+
+    /// Blocks natively until the queue is idle; in the browser the event loop does this.
+    pub fn wait_idle(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+    }
+}

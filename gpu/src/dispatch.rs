@@ -1,0 +1,52 @@
+//! A recorded compute dispatch: pipeline, bound buffers and grid, ready to be replayed.
+
+/// Invocations per workgroup for the 1-D kernels; the `.wgsl` files declare the same size.
+pub const WORKGROUP_SIZE: u32 = 64;
+/// WebGPU's guaranteed limit on workgroups along one dimension.
+const MAX_WORKGROUPS_PER_DIM: u32 = 65_535;
+
+/// One compute dispatch whose bind group is built once, so a forward pass is a fixed list of
+/// these that is encoded again on every run without allocating.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub label: &'static str,
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+/// The grid covering `invocations` threads with 1-D workgroups of [`WORKGROUP_SIZE`], folded
+/// into a second dimension when one would exceed the per-dimension limit. Kernels recover the
+/// linear index as `(id.y * num_workgroups.x) * WORKGROUP_SIZE + id.x`.
+pub fn linear_grid(invocations: u32) -> [u32; 3] {
+    let groups = invocations.div_ceil(WORKGROUP_SIZE).max(1);
+    if groups <= MAX_WORKGROUPS_PER_DIM {
+        [groups, 1, 1]
+    } else {
+        let y = groups.div_ceil(MAX_WORKGROUPS_PER_DIM);
+        [groups.div_ceil(y), y, 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_grid_covers_every_invocation() {
+        for n in [1, 63, 64, 65, 4_194_240, 4_194_241, 100_000_000] {
+            let [x, y, z] = linear_grid(n);
+            assert!(x <= MAX_WORKGROUPS_PER_DIM && y <= MAX_WORKGROUPS_PER_DIM && z == 1);
+            assert!(u64::from(x) * u64::from(y) * u64::from(WORKGROUP_SIZE) >= u64::from(n));
+        }
+    }
+}

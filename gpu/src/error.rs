@@ -1,0 +1,23 @@
+//! The engine's one error type. The app maps each variant to a message a person understands.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("no WebGPU adapter was found: {0}")]
+    NoAdapter(String),
+    #[error("the GPU refused to create a device: {0}")]
+    RequestDevice(#[from] wgpu::RequestDeviceError),
+    #[error("reading a result back from the GPU failed: {0}")]
+    Readback(String),
+    #[error("shape mismatch for {what}: expected {expected}, got {actual}")]
+    Shape {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

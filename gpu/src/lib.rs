@@ -1,0 +1,13 @@
+//! The InternImage engine on wgpu: WebGPU in the browser, Vulkan natively. No UI code lives here;
+//! the app talks to it through [`GpuContext`] and the ops' small typed APIs.
+
+pub mod buffers;
+pub mod check;
+pub mod context;
+pub mod dispatch;
+pub mod error;
+pub mod ops;
+pub mod seeded;
+
+pub use context::{AdapterSummary, GpuContext};
+pub use error::{Error, Result};

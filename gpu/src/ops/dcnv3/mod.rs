@@ -1,0 +1,297 @@
+//! DCNv3 core: deformable, mask-modulated 3x3 sampling (spec section 4), with the mask softmax
+//! fused in. Launcher here, kernel in `dcnv3.wgsl`, CPU reference in `reference.rs`.
+//!
+//! Layouts (channels last, batch 1):
+//! - input `X`, output `Y`: `[H, W, G * Cg]`, channel `g * Cg + c`;
+//! - offsets: `[H, W, G, 9, 2]`, the last axis `(dx, dy)` (width, then height);
+//! - mask logits: `[H, W, G, 9]`, before the softmax;
+//! - sampling (optional): `[H, W, G, 9, 3]`, the last axis `(p_x, p_y, m)`: the sampled location
+//!   in the unpadded input map (pixel centres at integers, x = column) and the softmaxed weight.
+//!
+//! Why the softmax is fused: the kernel already reads the 9 logits of its (pixel, group), the
+//! softmax costs 9 `exp` per 16 output channels, and fusing saves writing and re-reading the mask
+//! (36 bytes per pixel and group) and one dispatch per layer.
+
+pub mod reference;
+
+use wgpu::util::DeviceExt;
+
+use crate::context::GpuContext;
+use crate::dispatch::{Dispatch, linear_grid};
+use crate::error::{Error, Result};
+
+pub const POINTS: usize = 9;
+/// Floats per sampling record: `(p_x, p_y, m)`.
+pub const SAMPLING_STRIDE: usize = 3;
+const MAX_GROUP_CHANNELS: u32 = 32;
+
+/// The sizes of one DCNv3 layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dcnv3Shape {
+    pub height: u32,
+    pub width: u32,
+    pub groups: u32,
+    pub group_channels: u32,
+    pub offset_scale: f32,
+}
+
+impl Dcnv3Shape {
+    pub fn channels(&self) -> u32 {
+        self.groups * self.group_channels
+    }
+    fn pixels(&self) -> usize {
+        self.height as usize * self.width as usize
+    }
+    pub fn input_len(&self) -> usize {
+        self.pixels() * self.channels() as usize
+    }
+    pub fn offset_len(&self) -> usize {
+        self.mask_len() * 2
+    }
+    pub fn mask_len(&self) -> usize {
+        self.pixels() * self.groups as usize * POINTS
+    }
+    pub fn sampling_len(&self) -> usize {
+        self.mask_len() * SAMPLING_STRIDE
+    }
+
+    /// Multiply-adds of the bilinear sampling, counted as 2 FLOPs: 4 corners x 9 points per output
+    /// element, plus the per-(pixel, group) softmax and weights (about 60 FLOPs, counted too).
+    pub fn flops(&self) -> u64 {
+        let per_group = 9 * (4 * 2 * u64::from(self.group_channels)) + 60;
+        self.pixels() as u64 * u64::from(self.groups) * per_group
+    }
+
+    /// The compulsory traffic: every input, offset and logit read once, the output written once.
+    pub fn min_bytes(&self) -> u64 {
+        4 * (2 * self.input_len() + self.offset_len() + self.mask_len()) as u64
+    }
+
+    fn validate(&self) -> Result<()> {
+        let gc = self.group_channels;
+        if gc == 0 || gc % 4 != 0 || gc > MAX_GROUP_CHANNELS {
+            return Err(Error::Unsupported(format!(
+                "DCNv3 group channels must be a multiple of 4 up to {MAX_GROUP_CHANNELS}, got {gc}"
+            )));
+        }
+        if self.height == 0 || self.width == 0 || self.groups == 0 {
+            return Err(Error::Unsupported(format!("empty DCNv3 shape {self:?}")));
+        }
+        Ok(())
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    height: u32,
+    width: u32,
+    groups: u32,
+    offset_scale: f32,
+}
+
+/// The buffers one DCNv3 layer reads and writes; `sampling` is bound only when wanted.
+pub struct Dcnv3Buffers<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub offsets: &'a wgpu::Buffer,
+    pub mask_logits: &'a wgpu::Buffer,
+    pub output: &'a wgpu::Buffer,
+    pub sampling: Option<&'a wgpu::Buffer>,
+}
+
+/// The compiled kernel for one group width, with and without the sampling output.
+pub struct Dcnv3 {
+    layout: wgpu::BindGroupLayout,
+    plain: wgpu::ComputePipeline,
+    with_sampling: wgpu::ComputePipeline,
+    /// Bound in place of the sampling buffer when it is not wanted: the shader never writes it.
+    no_sampling: wgpu::Buffer,
+}
+
+impl Dcnv3 {
+    pub fn new(ctx: &GpuContext, group_channels: u32) -> Self {
+        let device = &ctx.device;
+        let module = device.create_shader_module(wgpu::include_wgsl!("dcnv3.wgsl"));
+        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("dcnv3"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                storage(1, true),
+                storage(2, true),
+                storage(3, true),
+                storage(4, false),
+                storage(5, false),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("dcnv3"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = |emit_sampling: bool| {
+            let constants = [
+                ("GROUP_CHANNELS", f64::from(group_channels)),
+                ("EMIT_SAMPLING", if emit_sampling { 1.0 } else { 0.0 }),
+            ];
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(if emit_sampling { "dcnv3+sampling" } else { "dcnv3" }),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            })
+        };
+        let no_sampling = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dcnv3 no sampling"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        Self {
+            plain: pipeline(false),
+            with_sampling: pipeline(true),
+            layout,
+            no_sampling,
+        }
+    }
+
+    /// Binds one layer's buffers once; the returned dispatch is replayed on every run.
+    pub fn bind(
+        &self,
+        ctx: &GpuContext,
+        shape: &Dcnv3Shape,
+        buffers: &Dcnv3Buffers<'_>,
+    ) -> Result<Dispatch> {
+        shape.validate()?;
+        let params = Params {
+            height: shape.height,
+            width: shape.width,
+            groups: shape.groups,
+            offset_scale: shape.offset_scale,
+        };
+        let uniform = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("dcnv3 params"),
+                contents: bytemuck::bytes_of(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let sampling = buffers.sampling.unwrap_or(&self.no_sampling);
+        let resources = [
+            uniform.as_entire_binding(),
+            buffers.input.as_entire_binding(),
+            buffers.offsets.as_entire_binding(),
+            buffers.mask_logits.as_entire_binding(),
+            buffers.output.as_entire_binding(),
+            sampling.as_entire_binding(),
+        ];
+        let entries: Vec<_> = resources
+            .into_iter()
+            .enumerate()
+            .map(|(binding, resource)| wgpu::BindGroupEntry {
+                binding: binding as u32,
+                resource,
+            })
+            .collect();
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("dcnv3"),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let (pipeline, label) = match buffers.sampling {
+            Some(_) => (self.with_sampling.clone(), "dcnv3+sampling"),
+            None => (self.plain.clone(), "dcnv3"),
+        };
+        Ok(Dispatch {
+            label,
+            pipeline,
+            bind_group,
+            workgroups: linear_grid(shape.height * shape.width * shape.groups),
+        })
+    }
+}
+
+/// The result of one stand-alone DCNv3 run.
+pub struct Dcnv3Output {
+    pub output: Vec<f32>,
+    pub sampling: Option<Vec<f32>>,
+}
+
+/// Uploads host tensors, runs the kernel once and reads the results back: for tests and the
+/// page's self-check. A model binds [`Dcnv3`] to its own buffers instead.
+pub async fn run_once(
+    ctx: &GpuContext,
+    shape: &Dcnv3Shape,
+    input: &[f32],
+    offsets: &[f32],
+    mask_logits: &[f32],
+    want_sampling: bool,
+) -> Result<Dcnv3Output> {
+    use crate::buffers::{read_f32, storage_from, storage_zeroed};
+    shape.validate()?;
+    for (what, expected, actual) in [
+        ("DCNv3 input", shape.input_len(), input.len()),
+        ("DCNv3 offsets", shape.offset_len(), offsets.len()),
+        ("DCNv3 mask", shape.mask_len(), mask_logits.len()),
+    ] {
+        if expected != actual {
+            return Err(Error::Shape {
+                what: what.into(),
+                expected: format!("{expected} values for {shape:?}"),
+                actual: format!("{actual} values"),
+            });
+        }
+    }
+    let kernel = Dcnv3::new(ctx, shape.group_channels);
+    let input = storage_from(ctx, "dcnv3 input", input);
+    let offsets = storage_from(ctx, "dcnv3 offsets", offsets);
+    let mask_logits = storage_from(ctx, "dcnv3 mask", mask_logits);
+    let output = storage_zeroed(ctx, "dcnv3 output", shape.input_len());
+    let sampling = want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_len()));
+    let dispatch = kernel.bind(
+        ctx,
+        shape,
+        &Dcnv3Buffers {
+            input: &input,
+            offsets: &offsets,
+            mask_logits: &mask_logits,
+            output: &output,
+            sampling: sampling.as_ref(),
+        },
+    )?;
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        dispatch.encode(&mut pass);
+    }
+    ctx.queue.submit([encoder.finish()]);
+    let output = read_f32(ctx, &output, shape.input_len()).await?;
+    let sampling = match &sampling {
+        Some(buffer) => Some(read_f32(ctx, buffer, shape.sampling_len()).await?),
+        None => None,
+    };
+    Ok(Dcnv3Output { output, sampling })
+}

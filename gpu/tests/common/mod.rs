@@ -1,0 +1,119 @@
+//! Shared by the integration tests: each test is written once and runs natively (on llvmpipe for
+//! GPU tests) and as a `wasm_bindgen_test` in a headless browser.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use gpu::ops::dcnv3::Dcnv3Shape;
+use gpu::seeded::SeededRng;
+
+/// Declares `async fn $name()` as a native `#[test]` (blocking on it) and a browser test.
+#[macro_export]
+macro_rules! dual_test {
+    ($(async fn $name:ident() $body:block)*) => {$(
+        #[cfg(not(target_arch = "wasm32"))]
+        #[test]
+        fn $name() {
+            pollster::block_on(async $body)
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[wasm_bindgen_test::wasm_bindgen_test]
+        async fn $name() $body
+    )*};
+}
+
+pub const DCNV3_FIXTURES: &[u8] = include_bytes!("../../../tests/fixtures/dcnv3.safetensors");
+
+/// One DCNv3 case of `tests/fixtures/dcnv3.safetensors`, its inputs regenerated from the seed.
+pub struct Dcnv3Case {
+    pub name: String,
+    pub shape: Dcnv3Shape,
+    pub input: Vec<f32>,
+    pub offsets: Vec<f32>,
+    pub mask_logits: Vec<f32>,
+    pub expected_output: Vec<f32>,
+    pub expected_sampling: Vec<f32>,
+}
+
+#[derive(serde::Deserialize)]
+struct CaseMeta {
+    height: u32,
+    width: u32,
+    groups: u32,
+    group_channels: u32,
+    offset_scale: f32,
+    offset_amplitude: f32,
+    logit_range: f32,
+    seed: u64,
+}
+
+/// The seeded inputs of a DCNv3 case, drawn in the order `tools/make_fixtures.py` draws them.
+pub fn dcnv3_inputs(
+    shape: &Dcnv3Shape,
+    seed: u64,
+    offset_amplitude: f32,
+    logit_range: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut rng = SeededRng::new(seed);
+    let input = rng.uniform_vec(shape.input_len(), -1.0, 1.0);
+    let offsets = rng.uniform_vec(shape.offset_len(), -offset_amplitude, offset_amplitude);
+    let mask_logits = rng.uniform_vec(shape.mask_len(), -logit_range, logit_range);
+    (input, offsets, mask_logits)
+}
+
+pub fn dcnv3_cases() -> Vec<Dcnv3Case> {
+    let file = safetensors::SafeTensors::deserialize(DCNV3_FIXTURES).expect("fixture parses");
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(DCNV3_FIXTURES).expect("header");
+    let metadata = metadata.metadata().as_ref().expect("fixture has metadata");
+    let cases: HashMap<String, CaseMeta> =
+        serde_json::from_str(&metadata["cases"]).expect("cases metadata is JSON");
+    let tensor = |name: String| -> Vec<f32> {
+        let view = file.tensor(&name).unwrap_or_else(|_| panic!("fixture lacks {name}"));
+        view.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let mut names: Vec<_> = cases.keys().cloned().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let meta = &cases[&name];
+            let shape = Dcnv3Shape {
+                height: meta.height,
+                width: meta.width,
+                groups: meta.groups,
+                group_channels: meta.group_channels,
+                offset_scale: meta.offset_scale,
+            };
+            let (input, offsets, mask_logits) =
+                dcnv3_inputs(&shape, meta.seed, meta.offset_amplitude, meta.logit_range);
+            assert_eq!(
+                input[..8],
+                tensor(format!("{name}.input_head"))[..],
+                "{name}: the seeded generator no longer reproduces the fixture's inputs"
+            );
+            Dcnv3Case {
+                expected_output: tensor(format!("{name}.output")),
+                expected_sampling: tensor(format!("{name}.sampling")),
+                name,
+                shape,
+                input,
+                offsets,
+                mask_logits,
+            }
+        })
+        .collect()
+}
+
+/// The four DCNv3 shapes of InternImage-T at 224x224.
+pub fn internimage_t_levels() -> [Dcnv3Shape; 4] {
+    [(56, 4), (28, 8), (14, 16), (7, 32)].map(|(size, groups)| Dcnv3Shape {
+        height: size,
+        width: size,
+        groups,
+        group_channels: 16,
+        offset_scale: 1.0,
+    })
+}
