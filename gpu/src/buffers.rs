@@ -30,7 +30,12 @@ pub fn storage_zeroed(ctx: &GpuContext, label: &str, len: usize) -> wgpu::Buffer
 
 /// Copies the first `len` f32 of `buffer` to the host.
 pub async fn read_f32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
-    let size = (len * 4) as u64;
+    let bytes = read_bytes(ctx, buffer, (len * 4) as u64).await?;
+    Ok(bytemuck::pod_collect_to_vec(&bytes))
+}
+
+/// Copies the first `size` bytes of `buffer` (a multiple of 4) to the host.
+pub async fn read_bytes(ctx: &GpuContext, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>> {
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
         size: size.max(4),
@@ -39,7 +44,9 @@ pub async fn read_f32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Re
     });
     let mut encoder = ctx
         .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("readback"),
+        });
     encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
     ctx.queue.submit([encoder.finish()]);
 
@@ -53,12 +60,10 @@ pub async fn read_f32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Re
         .await
         .map_err(|_| Error::Readback("the device was lost before the copy finished".into()))?
         .map_err(|e| Error::Readback(e.to_string()))?;
-    let data = {
-        let view = slice
-            .get_mapped_range()
-            .map_err(|e| Error::Readback(e.to_string()))?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-    };
+    let data = slice
+        .get_mapped_range()
+        .map_err(|e| Error::Readback(e.to_string()))?
+        .to_vec();
     staging.unmap();
     Ok(data)
 }

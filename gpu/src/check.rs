@@ -16,7 +16,11 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn new(actual: &[f32], expected: &[f32]) -> Self {
-        assert_eq!(actual.len(), expected.len(), "compared tensors differ in length");
+        assert_eq!(
+            actual.len(),
+            expected.len(),
+            "compared tensors differ in length"
+        );
         let (mut diff_sq, mut ref_sq) = (0.0f64, 0.0f64);
         let (mut worst_index, mut max_abs_error) = (0, 0.0f64);
         for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
@@ -51,7 +55,10 @@ impl Comparison {
     /// Panics with the worst element when the relative error exceeds `tolerance`.
     #[track_caller]
     pub fn assert_within(&self, tolerance: f64, what: &str) {
-        assert!(self.within(tolerance), "{what}: {self} exceeds tolerance {tolerance:.1e}");
+        assert!(
+            self.within(tolerance),
+            "{what}: {self} exceeds tolerance {tolerance:.1e}"
+        );
     }
 }
 

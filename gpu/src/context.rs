@@ -25,7 +25,8 @@ pub struct AdapterSummary {
 impl AdapterSummary {
     fn new(info: &wgpu::AdapterInfo, features: wgpu::Features) -> Self {
         let name = if info.name.is_empty() {
-            "unnamed adapter".to_owned()
+            // Browsers may withhold the adapter's name for privacy.
+            "not disclosed by the browser".to_owned()
         } else {
             info.name.clone()
         };
@@ -53,6 +54,10 @@ impl GpuContext {
     /// Opens the best adapter: WebGPU in the browser, Vulkan natively (llvmpipe on a CPU-only
     /// machine). Fails, never falls back silently, when there is none.
     pub async fn new() -> Result<Self> {
+        #[cfg(target_arch = "wasm32")]
+        if !wgpu::util::is_browser_webgpu_supported().await {
+            return Err(Error::WebGpuUnavailable);
+        }
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
         descriptor.backends = if cfg!(target_arch = "wasm32") {
             wgpu::Backends::BROWSER_WEBGPU

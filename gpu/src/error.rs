@@ -4,6 +4,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
+    #[error("this browser does not offer WebGPU (navigator.gpu is missing or gives no adapter)")]
+    WebGpuUnavailable,
     #[error("no WebGPU adapter was found: {0}")]
     NoAdapter(String),
     #[error("the GPU refused to create a device: {0}")]

@@ -47,6 +47,10 @@ mod tests {
     #[test]
     fn uniform_stays_in_range() {
         let mut rng = SeededRng::new(7);
-        assert!(rng.uniform_vec(10_000, -2.0, 3.0).iter().all(|v| (-2.0..3.0).contains(v)));
+        assert!(
+            rng.uniform_vec(10_000, -2.0, 3.0)
+                .iter()
+                .all(|v| (-2.0..3.0).contains(v))
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{dcnv3_cases, dcnv3_inputs, internimage_t_levels};
+use common::{dcnv3_cases, dcnv3_inputs};
 use gpu::GpuContext;
 use gpu::check::Comparison;
 use gpu::ops::dcnv3::{self, Dcnv3Shape, reference};
@@ -14,7 +14,9 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 const KERNEL_TOLERANCE: f64 = 1e-5;
 
 async fn context() -> GpuContext {
-    GpuContext::new().await.expect("a GPU adapter is required for these tests (llvmpipe natively)")
+    GpuContext::new()
+        .await
+        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
 }
 
 dual_test! {
@@ -35,7 +37,7 @@ dual_test! {
 
     async fn dcnv3_kernel_matches_reference_at_internimage_t_levels() {
         let ctx = context().await;
-        for (level, shape) in internimage_t_levels().iter().enumerate() {
+        for (level, shape) in dcnv3::internimage_t_shapes().iter().enumerate() {
             let (input, offsets, logits) = dcnv3_inputs(shape, 100 + level as u64, 3.0, 3.0);
             let result = dcnv3::run_once(&ctx, shape, &input, &offsets, &logits, false)
                 .await

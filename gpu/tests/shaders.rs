@@ -13,8 +13,9 @@ fn every_shader_validates() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "wgsl") {
                 let source = std::fs::read_to_string(&path).unwrap();
-                let module = naga::front::wgsl::parse_str(&source)
-                    .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&source)));
+                let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
+                    panic!("{}: {}", path.display(), e.emit_to_string(&source))
+                });
                 naga::valid::Validator::new(
                     naga::valid::ValidationFlags::all(),
                     naga::valid::Capabilities::all(),

@@ -1,1 +1,69 @@
-fn main() {}
+//! `cargo xtask serve | test | bench`: the two README commands and the benchmarks.
+
+mod bench;
+mod server;
+mod setup;
+mod suites;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Build, serve, test and benchmark the InternImage WebGPU explorer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install what is missing, build the app and serve it on localhost.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Install what is missing, then run every suite: native, browsers, end to end.
+    Test,
+    /// Time kernels on the native adapter.
+    Bench {
+        #[arg(value_enum, default_value_t = bench::Target::Dcnv3)]
+        target: bench::Target,
+        /// Timed runs per shape, after warm-up.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
+}
+
+/// The workspace root: xtask lives one level below it.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Serve { port } => serve(port),
+        Command::Test => suites::run_all(),
+        Command::Bench { target, runs } => bench::run(target, runs),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(port: u16) -> Result<(), String> {
+    setup::ensure_build_tools()?;
+    let dist = setup::build_app()?;
+    let server = server::StaticServer::start(&dist, port)?;
+    println!("Serving the app at {}  (Ctrl-C stops it)", server.url());
+    server.join();
+    Ok(())
+}

@@ -68,7 +68,9 @@ pub fn dcnv3_cases() -> Vec<Dcnv3Case> {
     let cases: HashMap<String, CaseMeta> =
         serde_json::from_str(&metadata["cases"]).expect("cases metadata is JSON");
     let tensor = |name: String| -> Vec<f32> {
-        let view = file.tensor(&name).unwrap_or_else(|_| panic!("fixture lacks {name}"));
+        let view = file
+            .tensor(&name)
+            .unwrap_or_else(|_| panic!("fixture lacks {name}"));
         view.data()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -105,15 +107,4 @@ pub fn dcnv3_cases() -> Vec<Dcnv3Case> {
             }
         })
         .collect()
-}
-
-/// The four DCNv3 shapes of InternImage-T at 224x224.
-pub fn internimage_t_levels() -> [Dcnv3Shape; 4] {
-    [(56, 4), (28, 8), (14, 16), (7, 32)].map(|(size, groups)| Dcnv3Shape {
-        height: size,
-        width: size,
-        groups,
-        group_channels: 16,
-        offset_scale: 1.0,
-    })
 }

@@ -69,7 +69,7 @@ impl Dcnv3Shape {
 
     fn validate(&self) -> Result<()> {
         let gc = self.group_channels;
-        if gc == 0 || gc % 4 != 0 || gc > MAX_GROUP_CHANNELS {
+        if gc == 0 || !gc.is_multiple_of(4) || gc > MAX_GROUP_CHANNELS {
             return Err(Error::Unsupported(format!(
                 "DCNv3 group channels must be a multiple of 4 up to {MAX_GROUP_CHANNELS}, got {gc}"
             )));
@@ -153,7 +153,11 @@ impl Dcnv3 {
                 ("EMIT_SAMPLING", if emit_sampling { 1.0 } else { 0.0 }),
             ];
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(if emit_sampling { "dcnv3+sampling" } else { "dcnv3" }),
+                label: Some(if emit_sampling {
+                    "dcnv3+sampling"
+                } else {
+                    "dcnv3"
+                }),
                 layout: Some(&pipeline_layout),
                 module: &module,
                 entry_point: Some("main"),
@@ -270,7 +274,8 @@ pub async fn run_once(
     let offsets = storage_from(ctx, "dcnv3 offsets", offsets);
     let mask_logits = storage_from(ctx, "dcnv3 mask", mask_logits);
     let output = storage_zeroed(ctx, "dcnv3 output", shape.input_len());
-    let sampling = want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_len()));
+    let sampling =
+        want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_len()));
     let dispatch = kernel.bind(
         ctx,
         shape,
@@ -294,4 +299,31 @@ pub async fn run_once(
         None => None,
     };
     Ok(Dcnv3Output { output, sampling })
+}
+
+/// Runs the kernel on seeded random inputs (offsets up to 3 pixels, so points leave the map at
+/// the borders) and compares it with the CPU reference: the page's and the bench's self-check.
+pub async fn check_against_reference(
+    ctx: &GpuContext,
+    shape: &Dcnv3Shape,
+    seed: u64,
+) -> Result<crate::check::Comparison> {
+    let mut rng = crate::seeded::SeededRng::new(seed);
+    let input = rng.uniform_vec(shape.input_len(), -1.0, 1.0);
+    let offsets = rng.uniform_vec(shape.offset_len(), -3.0, 3.0);
+    let mask_logits = rng.uniform_vec(shape.mask_len(), -3.0, 3.0);
+    let gpu = run_once(ctx, shape, &input, &offsets, &mask_logits, false).await?;
+    let (expected, _) = reference::dcnv3(shape, &input, &offsets, &mask_logits);
+    Ok(crate::check::Comparison::new(&gpu.output, &expected))
+}
+
+/// The four DCNv3 shapes of InternImage-T at 224x224 input: 56x56x64 G4 down to 7x7x512 G32.
+pub fn internimage_t_shapes() -> [Dcnv3Shape; 4] {
+    [(56, 4), (28, 8), (14, 16), (7, 32)].map(|(size, groups)| Dcnv3Shape {
+        height: size,
+        width: size,
+        groups,
+        group_channels: 16,
+        offset_scale: 1.0,
+    })
 }

@@ -38,7 +38,12 @@ pub fn dcnv3(
                     if x0.abs() > 1e9 || y0.abs() > 1e9 {
                         continue;
                     }
-                    for (xa, ya) in [(x0, y0), (x0 + 1.0, y0), (x0, y0 + 1.0), (x0 + 1.0, y0 + 1.0)] {
+                    for (xa, ya) in [
+                        (x0, y0),
+                        (x0 + 1.0, y0),
+                        (x0, y0 + 1.0),
+                        (x0 + 1.0, y0 + 1.0),
+                    ] {
                         let corner = m * (1.0 - (px - xa).abs()) * (1.0 - (py - ya).abs());
                         for (c, a) in acc.iter_mut().enumerate() {
                             *a += corner * at(ya as i64, xa as i64, g * gc + c);
@@ -57,7 +62,10 @@ pub fn dcnv3(
 
 fn softmax(logits: &[f32]) -> Vec<f64> {
     let largest = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let exps: Vec<f64> = logits.iter().map(|&l| (f64::from(l) - largest).exp()).collect();
+    let exps: Vec<f64> = logits
+        .iter()
+        .map(|&l| (f64::from(l) - largest).exp())
+        .collect();
     let total: f64 = exps.iter().sum();
     exps.iter().map(|e| e / total).collect()
 }
