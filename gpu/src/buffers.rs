@@ -5,13 +5,15 @@ use wgpu::util::DeviceExt;
 use crate::context::GpuContext;
 use crate::error::{Error, Result};
 
-/// A read-only storage buffer initialised from `data`.
+/// A storage buffer initialised from `data`, which can be copied in and out.
 pub fn storage_from(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer {
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::cast_slice(data),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
         })
 }
 

@@ -1,3 +1,210 @@
-//! One op per folder: launcher, WGSL kernel and CPU reference together.
+//! One op per folder: launcher, WGSL kernel and CPU reference together. This file holds what
+//! every launcher shares: pipeline creation from a list of bindings, and binding buffers.
 
+pub mod conv2d;
 pub mod dcnv3;
+pub mod dwconv;
+pub mod layernorm;
+pub mod linear;
+pub mod pool;
+
+use wgpu::util::DeviceExt;
+
+use crate::context::GpuContext;
+
+/// GELU with the exact erf form, shared by the kernels that fuse it: WGSL has no `include`, so
+/// launchers prepend it to their source.
+pub const GELU_WGSL: &str = include_str!("gelu.wgsl");
+
+/// Every kernel source as compiled, for validation without a GPU.
+pub fn shader_sources() -> Vec<(&'static str, String)> {
+    vec![
+        ("conv2d", conv2d::SOURCE.to_owned()),
+        ("dcnv3", dcnv3::SOURCE.to_owned()),
+        ("dwconv", dwconv::source()),
+        ("layernorm", layernorm::source()),
+        ("linear", linear::source()),
+        ("pool", pool::SOURCE.to_owned()),
+    ]
+}
+
+/// How a kernel sees one binding; binding 0 is always the op's uniform parameters.
+#[derive(Clone, Copy)]
+pub(crate) enum Access {
+    Read,
+    ReadWrite,
+}
+
+/// A compiled kernel: its bind group layout and one pipeline per specialisation.
+pub(crate) struct Kernel {
+    pub layout: wgpu::BindGroupLayout,
+    pub pipeline: wgpu::ComputePipeline,
+}
+
+impl Kernel {
+    /// Compiles `source` with the uniform at binding 0 and `storage` at bindings 1.., each
+    /// `override` constant set from `constants`.
+    pub fn new(
+        ctx: &GpuContext,
+        label: &str,
+        source: &str,
+        storage: &[Access],
+        constants: &[(&str, f64)],
+    ) -> Self {
+        let device = &ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let entry = |binding: u32, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+        entries.extend(storage.iter().enumerate().map(|(i, access)| {
+            let read_only = matches!(access, Access::Read);
+            entry(i as u32 + 1, wgpu::BufferBindingType::Storage { read_only })
+        }));
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(label),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(label),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        Self { layout, pipeline }
+    }
+
+    /// Binds `params` (as the uniform) and `buffers` (bindings 1..) into a replayable dispatch.
+    pub fn bind<P: bytemuck::Pod>(
+        &self,
+        ctx: &GpuContext,
+        label: &'static str,
+        params: &P,
+        buffers: &[&wgpu::Buffer],
+        workgroups: [u32; 3],
+    ) -> crate::dispatch::Dispatch {
+        let uniform = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        entries.extend(
+            buffers
+                .iter()
+                .enumerate()
+                .map(|(i, buffer)| wgpu::BindGroupEntry {
+                    binding: i as u32 + 1,
+                    resource: buffer.as_entire_binding(),
+                }),
+        );
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        crate::dispatch::Dispatch {
+            label,
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            workgroups,
+        }
+    }
+}
+
+/// Encodes `dispatches` in one compute pass and submits them: for stand-alone op runs.
+pub fn submit(ctx: &GpuContext, dispatches: &[&crate::dispatch::Dispatch]) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for dispatch in dispatches {
+            dispatch.encode(&mut pass);
+        }
+    }
+    ctx.queue.submit([encoder.finish()]);
+}
+
+/// The exact GELU, `x * (1 + erf(x / sqrt 2)) / 2`, in f64 for the CPU references.
+pub fn gelu_reference(x: f64) -> f64 {
+    0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2))
+}
+
+/// erf to about 1e-15 (series for small |x|, continued fraction beyond): the references must
+/// not share the kernel's approximation.
+fn erf(x: f64) -> f64 {
+    if x.abs() < 2.5 {
+        // Maclaurin series: erf x = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1)).
+        let (mut term, mut sum, mut n) = (x, x, 0.0);
+        while term.abs() > 1e-17 * sum.abs().max(1e-300) {
+            n += 1.0;
+            term *= -x * x / n;
+            sum += term / (2.0 * n + 1.0);
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else {
+        // erfc by Lentz's continued fraction: erfc x = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))).
+        let a = x.abs();
+        let mut f = a;
+        let (mut c, mut d) = (a, 0.0);
+        for k in 1..200 {
+            let coefficient = f64::from(k) / 2.0;
+            d = a + coefficient * d;
+            d = 1.0 / d;
+            c = a + coefficient / c;
+            let delta = c * d;
+            f *= delta;
+            if (delta - 1.0).abs() < 1e-16 {
+                break;
+            }
+        }
+        let erfc = (-a * a).exp() / std::f64::consts::PI.sqrt() / f;
+        (1.0 - erfc).copysign(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erf_matches_known_values() {
+        for (x, expected) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (-2.0, -0.995_322_265_018_952_7),
+            (3.0, 0.999_977_909_503_001_4),
+        ] {
+            assert!(
+                (erf(x) - expected).abs() < 1e-14,
+                "erf({x}) = {} not {expected}",
+                erf(x)
+            );
+        }
+    }
+}

@@ -14,12 +14,12 @@
 
 pub mod reference;
 
-use wgpu::util::DeviceExt;
-
+use super::{Access, Kernel};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, linear_grid};
 use crate::error::{Error, Result};
 
+pub const SOURCE: &str = include_str!("dcnv3.wgsl");
 pub const POINTS: usize = 9;
 /// Floats per sampling record: `(p_x, p_y, m)`.
 pub const SAMPLING_STRIDE: usize = 3;
@@ -101,83 +101,37 @@ pub struct Dcnv3Buffers<'a> {
 
 /// The compiled kernel for one group width, with and without the sampling output.
 pub struct Dcnv3 {
-    layout: wgpu::BindGroupLayout,
-    plain: wgpu::ComputePipeline,
-    with_sampling: wgpu::ComputePipeline,
+    plain: Kernel,
+    with_sampling: Kernel,
     /// Bound in place of the sampling buffer when it is not wanted: the shader never writes it.
     no_sampling: wgpu::Buffer,
 }
 
 impl Dcnv3 {
     pub fn new(ctx: &GpuContext, group_channels: u32) -> Self {
-        let device = &ctx.device;
-        let module = device.create_shader_module(wgpu::include_wgsl!("dcnv3.wgsl"));
-        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("dcnv3"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-                storage(1, true),
-                storage(2, true),
-                storage(3, true),
-                storage(4, false),
-                storage(5, false),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("dcnv3"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = |emit_sampling: bool| {
+        let storage = [
+            Access::Read,
+            Access::Read,
+            Access::Read,
+            Access::ReadWrite,
+            Access::ReadWrite,
+        ];
+        let kernel = |emit_sampling: bool| {
             let constants = [
                 ("GROUP_CHANNELS", f64::from(group_channels)),
-                ("EMIT_SAMPLING", if emit_sampling { 1.0 } else { 0.0 }),
+                ("EMIT_SAMPLING", f64::from(u8::from(emit_sampling))),
             ];
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(if emit_sampling {
-                    "dcnv3+sampling"
-                } else {
-                    "dcnv3"
-                }),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    zero_initialize_workgroup_memory: false,
-                },
-                cache: None,
-            })
+            Kernel::new(ctx, "dcnv3", SOURCE, &storage, &constants)
         };
-        let no_sampling = device.create_buffer(&wgpu::BufferDescriptor {
+        let no_sampling = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("dcnv3 no sampling"),
             size: 16,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
         Self {
-            plain: pipeline(false),
-            with_sampling: pipeline(true),
-            layout,
+            plain: kernel(false),
+            with_sampling: kernel(true),
             no_sampling,
         }
     }
@@ -196,45 +150,19 @@ impl Dcnv3 {
             groups: shape.groups,
             offset_scale: shape.offset_scale,
         };
-        let uniform = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("dcnv3 params"),
-                contents: bytemuck::bytes_of(&params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let sampling = buffers.sampling.unwrap_or(&self.no_sampling);
-        let resources = [
-            uniform.as_entire_binding(),
-            buffers.input.as_entire_binding(),
-            buffers.offsets.as_entire_binding(),
-            buffers.mask_logits.as_entire_binding(),
-            buffers.output.as_entire_binding(),
-            sampling.as_entire_binding(),
-        ];
-        let entries: Vec<_> = resources
-            .into_iter()
-            .enumerate()
-            .map(|(binding, resource)| wgpu::BindGroupEntry {
-                binding: binding as u32,
-                resource,
-            })
-            .collect();
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("dcnv3"),
-            layout: &self.layout,
-            entries: &entries,
-        });
-        let (pipeline, label) = match buffers.sampling {
-            Some(_) => (self.with_sampling.clone(), "dcnv3+sampling"),
-            None => (self.plain.clone(), "dcnv3"),
+        let (kernel, label) = match buffers.sampling {
+            Some(_) => (&self.with_sampling, "dcnv3+sampling"),
+            None => (&self.plain, "dcnv3"),
         };
-        Ok(Dispatch {
-            label,
-            pipeline,
-            bind_group,
-            workgroups: linear_grid(shape.height * shape.width * shape.groups),
-        })
+        let bound = [
+            buffers.input,
+            buffers.offsets,
+            buffers.mask_logits,
+            buffers.output,
+            buffers.sampling.unwrap_or(&self.no_sampling),
+        ];
+        let grid = linear_grid(shape.height * shape.width * shape.groups);
+        Ok(kernel.bind(ctx, label, &params, &bound, grid))
     }
 }
 
@@ -287,12 +215,7 @@ pub async fn run_once(
             sampling: sampling.as_ref(),
         },
     )?;
-    let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        dispatch.encode(&mut pass);
-    }
-    ctx.queue.submit([encoder.finish()]);
+    super::submit(ctx, &[&dispatch]);
     let output = read_f32(ctx, &output, shape.input_len()).await?;
     let sampling = match &sampling {
         Some(buffer) => Some(read_f32(ctx, buffer, shape.sampling_len()).await?),

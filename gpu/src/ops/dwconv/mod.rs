@@ -1,0 +1,111 @@
+//! Depthwise 3x3 convolution + LayerNorm + GELU, fused: the DCNv3 module's `dw_conv` branch
+//! (spec section 3, step 2). Weights repacked from PyTorch's `[C, 1, 3, 3]` to `[9, C]`.
+
+use super::{Access, GELU_WGSL, Kernel};
+use crate::context::GpuContext;
+use crate::dispatch::{Dispatch, linear_grid};
+
+pub fn source() -> String {
+    format!("{GELU_WGSL}{}", include_str!("dwconv.wgsl"))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    height: u32,
+    width: u32,
+    channels: u32,
+    eps: f32,
+}
+
+/// PyTorch `[C, 1, 3, 3]` to the kernel's `[9, C]`.
+pub fn pack_weight(weight: &[f32], channels: usize) -> Vec<f32> {
+    let mut packed = vec![0f32; weight.len()];
+    for c in 0..channels {
+        for tap in 0..9 {
+            packed[tap * channels + c] = weight[c * 9 + tap];
+        }
+    }
+    packed
+}
+
+pub struct DwConv {
+    kernel: Kernel,
+}
+
+/// The buffers of one fused depthwise branch, weights packed by [`pack_weight`].
+pub struct DwConvBuffers<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub weight: &'a wgpu::Buffer,
+    pub bias: &'a wgpu::Buffer,
+    pub ln_weight: &'a wgpu::Buffer,
+    pub ln_bias: &'a wgpu::Buffer,
+    pub output: &'a wgpu::Buffer,
+}
+
+impl DwConv {
+    pub fn new(ctx: &GpuContext) -> Self {
+        let mut storage = [Access::Read; 6];
+        storage[5] = Access::ReadWrite;
+        Self {
+            kernel: Kernel::new(ctx, "dwconv", &source(), &storage, &[]),
+        }
+    }
+
+    pub fn bind(
+        &self,
+        ctx: &GpuContext,
+        height: u32,
+        width: u32,
+        channels: u32,
+        eps: f32,
+        b: &DwConvBuffers<'_>,
+    ) -> Dispatch {
+        let params = Params {
+            height,
+            width,
+            channels,
+            eps,
+        };
+        let buffers = [b.input, b.weight, b.bias, b.ln_weight, b.ln_bias, b.output];
+        self.kernel.bind(
+            ctx,
+            "dwconv+layernorm+gelu",
+            &params,
+            &buffers,
+            linear_grid(height * width),
+        )
+    }
+}
+
+/// CPU reference, PyTorch weight layout `[C, 1, 3, 3]`, f64.
+#[allow(clippy::too_many_arguments)]
+pub fn reference(
+    input: &[f32],
+    height: usize,
+    width: usize,
+    channels: usize,
+    weight: &[f32],
+    bias: &[f32],
+    ln_weight: &[f32],
+    ln_bias: &[f32],
+    eps: f64,
+) -> Vec<f32> {
+    let mut conv = vec![0f32; input.len()];
+    for y in 0..height {
+        for x in 0..width {
+            for c in 0..channels {
+                let mut acc = f64::from(bias[c]);
+                for tap in 0..9 {
+                    let (iy, ix) = (y as i64 + tap as i64 / 3 - 1, x as i64 + tap as i64 % 3 - 1);
+                    if (0..height as i64).contains(&iy) && (0..width as i64).contains(&ix) {
+                        let v = input[(iy as usize * width + ix as usize) * channels + c];
+                        acc += f64::from(v) * f64::from(weight[c * 9 + tap]);
+                    }
+                }
+                conv[(y * width + x) * channels + c] = acc as f32;
+            }
+        }
+    }
+    super::layernorm::reference(&conv, channels, ln_weight, ln_bias, eps, true)
+}

@@ -1,0 +1,93 @@
+//! LayerNorm over channels (channels last), with GELU fused when the network applies one next
+//! (the stem's first norm).
+
+use super::{Access, GELU_WGSL, Kernel};
+use crate::context::GpuContext;
+use crate::dispatch::{Dispatch, linear_grid};
+
+pub fn source() -> String {
+    format!("{GELU_WGSL}{}", include_str!("layernorm.wgsl"))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    pixels: u32,
+    channels: u32,
+    eps: f32,
+    _pad: u32,
+}
+
+pub struct LayerNorm {
+    plain: Kernel,
+    with_gelu: Kernel,
+}
+
+impl LayerNorm {
+    pub fn new(ctx: &GpuContext) -> Self {
+        let source = source();
+        let storage = [Access::Read, Access::Read, Access::Read, Access::ReadWrite];
+        let kernel = |gelu: bool| {
+            let constants = [("APPLY_GELU", f64::from(u8::from(gelu)))];
+            Kernel::new(ctx, "layernorm", &source, &storage, &constants)
+        };
+        Self {
+            plain: kernel(false),
+            with_gelu: kernel(true),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn bind(
+        &self,
+        ctx: &GpuContext,
+        pixels: u32,
+        channels: u32,
+        eps: f32,
+        gelu: bool,
+        [input, weight, bias, output]: [&wgpu::Buffer; 4],
+    ) -> Dispatch {
+        let kernel = if gelu { &self.with_gelu } else { &self.plain };
+        let params = Params {
+            pixels,
+            channels,
+            eps,
+            _pad: 0,
+        };
+        let label = if gelu { "layernorm+gelu" } else { "layernorm" };
+        kernel.bind(
+            ctx,
+            label,
+            &params,
+            &[input, weight, bias, output],
+            linear_grid(pixels),
+        )
+    }
+}
+
+/// CPU reference: LayerNorm over the last axis of `[P, C]`, then GELU when asked; f64.
+pub fn reference(
+    input: &[f32],
+    channels: usize,
+    weight: &[f32],
+    bias: &[f32],
+    eps: f64,
+    gelu: bool,
+) -> Vec<f32> {
+    input
+        .chunks_exact(channels)
+        .flat_map(|x| {
+            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / channels as f64;
+            let var = x
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / channels as f64;
+            let inv = 1.0 / (var + eps).sqrt();
+            x.iter().enumerate().map(move |(c, &v)| {
+                let y = (f64::from(v) - mean) * inv * f64::from(weight[c]) + f64::from(bias[c]);
+                (if gelu { super::gelu_reference(y) } else { y }) as f32
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! Every kernel besides DCNv3 against its CPU reference on seeded random inputs.
+
+mod common;
+
+use gpu::GpuContext;
+use gpu::buffers::{read_f32, storage_from, storage_zeroed};
+use gpu::check::Comparison;
+use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
+use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
+use gpu::ops::layernorm::{self, LayerNorm};
+use gpu::ops::linear::{self, Epilogue, Linear};
+use gpu::ops::pool::{self, MeanPool};
+use gpu::ops::submit;
+use gpu::seeded::SeededRng;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+/// f32 kernels against f64 references, sums of up to a few thousand terms.
+const TOLERANCE: f64 = 1e-5;
+const EPS: f32 = 1e-6;
+
+async fn context() -> GpuContext {
+    GpuContext::new()
+        .await
+        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
+}
+
+fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
+    rng.uniform_vec(len, -1.0, 1.0)
+}
+
+dual_test! {
+    async fn conv2d_matches_reference() {
+        let ctx = context().await;
+        let conv = Conv2d::new(&ctx);
+        let mut rng = SeededRng::new(21);
+        // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
+        for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
+            let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
+            let input = random(&mut rng, shape.input_len());
+            let weight = random(&mut rng, shape.weight_len());
+            let bias = random(&mut rng, cout as usize);
+            let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
+            let (i, wb, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "w", &packed), storage_from(&ctx, "b", &bias));
+            let out = storage_zeroed(&ctx, "out", shape.output_len());
+            let dispatch = conv.bind(&ctx, &shape, &i, &wb, &b, &out).unwrap();
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
+            let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
+        }
+    }
+
+    async fn layernorm_matches_reference_with_and_without_gelu() {
+        let ctx = context().await;
+        let norm = LayerNorm::new(&ctx);
+        let mut rng = SeededRng::new(22);
+        for (pixels, channels, gelu) in [(3136, 64, false), (97, 32, true), (1, 512, false), (49, 768, true)] {
+            // An offset mean, as activations have, tests the two-pass variance.
+            let input: Vec<f32> = random(&mut rng, pixels * channels).iter().map(|v| 3.0 * v + 5.0).collect();
+            let weight = rng.uniform_vec(channels, 0.5, 1.5);
+            let bias = random(&mut rng, channels);
+            let bufs = [storage_from(&ctx, "in", &input), storage_from(&ctx, "w", &weight), storage_from(&ctx, "b", &bias), storage_zeroed(&ctx, "out", input.len())];
+            let dispatch = norm.bind(&ctx, pixels as u32, channels as u32, EPS, gelu, [&bufs[0], &bufs[1], &bufs[2], &bufs[3]]);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &bufs[3], input.len()).await.unwrap();
+            let expected = layernorm::reference(&input, channels, &weight, &bias, f64::from(EPS), gelu);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("layernorm {pixels}x{channels} gelu {gelu}"));
+        }
+    }
+
+    async fn dwconv_layernorm_gelu_matches_reference() {
+        let ctx = context().await;
+        let dw = DwConv::new(&ctx);
+        let mut rng = SeededRng::new(23);
+        for (h, w, c) in [(56, 56, 64), (7, 5, 16), (1, 1, 32)] {
+            let input = random(&mut rng, h * w * c);
+            let weight = random(&mut rng, c * 9);
+            let bias = random(&mut rng, c);
+            let ln_w = rng.uniform_vec(c, 0.5, 1.5);
+            let ln_b = random(&mut rng, c);
+            let packed = dwconv::pack_weight(&weight, c);
+            let bufs = [&input, &packed, &bias, &ln_w, &ln_b].map(|d| storage_from(&ctx, "dw", d));
+            let out = storage_zeroed(&ctx, "out", input.len());
+            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out };
+            let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, input.len()).await.unwrap();
+            let expected = dwconv::reference(&input, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("dwconv {h}x{w}x{c}"));
+        }
+    }
+
+    async fn linear_matches_reference_for_every_epilogue() {
+        let ctx = context().await;
+        let lin = Linear::new(&ctx);
+        let mut rng = SeededRng::new(24);
+        // Sizes off the 64x64 tile and the 16 K-step, and the head's single row.
+        for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate)] {
+            let input = random(&mut rng, (m * k) as usize);
+            let weight = random(&mut rng, (n * k) as usize);
+            let bias = random(&mut rng, n as usize);
+            let residual = random(&mut rng, (m * n) as usize);
+            let packed = linear::pack_weight(&weight, n as usize, k as usize);
+            let bufs = [&input, &packed, &bias].map(|d| storage_from(&ctx, "lin", d));
+            // The output starts as the residual stream, for the accumulating epilogue.
+            let out = storage_from(&ctx, "out", &residual);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, [&bufs[0], &bufs[1], &bufs[2], &out]);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
+            let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?}"));
+        }
+    }
+
+    async fn mean_pool_matches_reference() {
+        let ctx = context().await;
+        let pool_op = MeanPool::new(&ctx);
+        let mut rng = SeededRng::new(25);
+        for (pixels, channels) in [(49, 768), (3, 5)] {
+            let input = random(&mut rng, pixels * channels);
+            let i = storage_from(&ctx, "in", &input);
+            let out = storage_zeroed(&ctx, "out", channels);
+            let dispatch = pool_op.bind(&ctx, pixels as u32, channels as u32, &i, &out);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, channels).await.unwrap();
+            Comparison::new(&got, &pool::reference(&input, channels)).assert_within(TOLERANCE, "mean pool");
+        }
+    }
+}
