@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors.numpy import save_file
 
+from dcnv3_reference import dcnv3_core, dcnv3_direct
 from seeded import SeededRng
 
 # name: (height, width, groups, group_channels, offset_scale, offset_amplitude, seed)
@@ -40,70 +40,18 @@ def inputs(h, w, g, cg, amplitude, seed):
     return x, offsets, logits
 
 
-def sampling_locations(h, w, offsets, scale):
-    """(p_x, p_y) [H,W,G,9,2] in the unpadded map; point k has base (k div 3 - 1, k mod 3 - 1)."""
-    k = np.arange(9)
-    base = np.stack([k // 3 - 1, k % 3 - 1], axis=-1).astype(np.float64)  # [9, 2] (bx, by)
-    centre = np.stack(np.meshgrid(np.arange(w), np.arange(h), indexing="xy"), axis=-1)  # [H,W,2]
-    return centre[:, :, None, None, :] + scale * (base + offsets)
-
-
-def dcnv3_grid_sample(x, offsets, logits, scale):
-    """The PyTorch path: zero-pad by one, normalise locations for align_corners=False, sample."""
-    h, w, channels = x.shape
-    g = offsets.shape[2]
-    cg = channels // g
-    mask = torch.softmax(torch.from_numpy(logits), dim=-1)  # [H,W,G,9]
-    feature = torch.from_numpy(x).reshape(h, w, g, cg).permute(2, 3, 0, 1)  # [G,Cg,H,W]
-    padded = F.pad(feature, (1, 1, 1, 1))  # [G,Cg,H+2,W+2]
-    p = torch.from_numpy(sampling_locations(h, w, offsets, scale))  # [H,W,G,9,2]
-    size = torch.tensor([w + 2, h + 2], dtype=torch.float64)
-    grid = (2 * (p + 1) + 1) / size - 1  # padded pixel centre i sits at (2i + 1) / size - 1
-    grid = grid.permute(2, 0, 1, 3, 4).reshape(g, h * w, 9, 2)
-    sampled = F.grid_sample(padded, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    weights = mask.permute(2, 0, 1, 3).reshape(g, 1, h * w, 9)
-    out = (sampled * weights).sum(-1)  # [G,Cg,H*W]
-    out = out.permute(2, 0, 1).reshape(h, w, channels)
-    records = torch.cat([p, mask.unsqueeze(-1)], dim=-1)  # [H,W,G,9,3]
-    return out.numpy(), records.numpy()
-
-
-def dcnv3_direct(x, offsets, logits, scale):
-    """The direct formula of spec section 4, only to cross-check the grid_sample path."""
-    h, w, channels = x.shape
-    g = offsets.shape[2]
-    cg = channels // g
-    e = np.exp(logits - logits.max(-1, keepdims=True))
-    mask = e / e.sum(-1, keepdims=True)
-    p = sampling_locations(h, w, offsets, scale)
-    out = np.zeros((h, w, g, cg))
-    xg = x.reshape(h, w, g, cg)
-    for yy in range(h):
-        for xx in range(w):
-            for gg in range(g):
-                for k in range(9):
-                    px, py = p[yy, xx, gg, k]
-                    x0, y0 = np.floor(px), np.floor(py)
-                    for a in (x0, x0 + 1):
-                        for b in (y0, y0 + 1):
-                            if 0 <= a < w and 0 <= b < h:
-                                cw = (1 - abs(px - a)) * (1 - abs(py - b))
-                                out[yy, xx, gg] += mask[yy, xx, gg, k] * cw * xg[int(b), int(a), gg]
-    return out.reshape(h, w, channels)
-
-
 def main():
     tensors, cases = {}, {}
     for name, (h, w, g, cg, scale, amplitude, seed) in CASES.items():
-        x, offsets, logits = (a.astype(np.float64) for a in inputs(h, w, g, cg, amplitude, seed))
-        out, records = dcnv3_grid_sample(x, offsets, logits, scale)
+        x, offsets, logits = (torch.from_numpy(a.astype(np.float64)) for a in inputs(h, w, g, cg, amplitude, seed))
+        out, records = (t.numpy() for t in dcnv3_core(x, offsets, logits, scale))
         direct = dcnv3_direct(x, offsets, logits, scale)
         agreement = np.linalg.norm(out - direct) / np.linalg.norm(direct)
         assert agreement < 1e-12, f"{name}: grid_sample and direct formula disagree ({agreement})"
         tensors[f"{name}.output"] = np.ascontiguousarray(out, dtype=np.float32)
         tensors[f"{name}.sampling"] = np.ascontiguousarray(records, dtype=np.float32)
         # The first values drawn, so a generator mismatch fails loudly before any comparison.
-        tensors[f"{name}.input_head"] = x.reshape(-1)[:8].astype(np.float32)
+        tensors[f"{name}.input_head"] = x.reshape(-1)[:8].numpy().astype(np.float32)
         cases[name] = dict(height=h, width=w, groups=g, group_channels=cg, offset_scale=scale,
                            offset_amplitude=amplitude, logit_range=LOGIT_RANGE, seed=seed)
         print(f"{name}: {h}x{w} G{g} Cg{cg} s={scale}: grid_sample vs direct {agreement:.1e}")

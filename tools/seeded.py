@@ -25,4 +25,5 @@ class SeededRng:
         bits = splitmix64(self.seed, self.drawn + count)[self.drawn:]
         self.drawn += count
         unit = (bits >> np.uint64(40)).astype(np.float32) / np.float32(1 << 24)
-        return np.float32(lo) + np.float32(hi - lo) * unit
+        lo, hi = np.float32(lo), np.float32(hi)
+        return lo + (hi - lo) * unit

@@ -18,6 +18,10 @@ pub enum Error {
         expected: String,
         actual: String,
     },
+    #[error("bad weights: {0}")]
+    Weights(String),
+    #[error("the image could not be decoded: {0}")]
+    Image(String),
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
 }

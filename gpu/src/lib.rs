@@ -6,6 +6,7 @@ pub mod check;
 pub mod context;
 pub mod dispatch;
 pub mod error;
+pub mod model;
 pub mod ops;
 pub mod seeded;
 

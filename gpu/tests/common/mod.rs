@@ -108,3 +108,52 @@ pub fn dcnv3_cases() -> Vec<Dcnv3Case> {
         })
         .collect()
 }
+
+pub const MODEL_FIXTURES: &[u8] = include_bytes!("../../../tests/fixtures/internimage.safetensors");
+
+/// One variant of `tests/fixtures/internimage.safetensors`: what PyTorch computed for seeded
+/// weights and a seeded image.
+pub struct ModelCase {
+    pub config: gpu::model::ModelConfig,
+    pub weight_seed: u64,
+    pub image: Vec<f32>,
+    pub logits: Vec<f32>,
+    /// Each level's output after its norm, every `level_stride`-th element.
+    pub levels: Vec<Vec<f32>>,
+    pub level_stride: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct VariantMeta {
+    config: gpu::model::ModelConfig,
+    weight_seed: u64,
+    image_seed: u64,
+    level_stride: usize,
+}
+
+pub fn f32_tensor(file: &safetensors::SafeTensors<'_>, name: &str) -> Vec<f32> {
+    let view = file
+        .tensor(name)
+        .unwrap_or_else(|_| panic!("fixture lacks {name}"));
+    bytemuck::pod_collect_to_vec(view.data())
+}
+
+pub fn model_case(variant: &str) -> ModelCase {
+    let file = safetensors::SafeTensors::deserialize(MODEL_FIXTURES).expect("fixture parses");
+    let (_, header) = safetensors::SafeTensors::read_metadata(MODEL_FIXTURES).expect("header");
+    let variants: HashMap<String, VariantMeta> =
+        serde_json::from_str(&header.metadata().as_ref().expect("metadata")["variants"])
+            .expect("JSON");
+    let meta = &variants[variant];
+    let levels = (0..meta.config.levels())
+        .map(|l| f32_tensor(&file, &format!("{variant}.level{l}")))
+        .collect();
+    ModelCase {
+        config: meta.config.clone(),
+        weight_seed: meta.weight_seed,
+        image: SeededRng::new(meta.image_seed).uniform_vec(224 * 224 * 3, -2.0, 2.0),
+        logits: f32_tensor(&file, &format!("{variant}.logits")),
+        levels,
+        level_stride: meta.level_stride,
+    }
+}

@@ -1,0 +1,223 @@
+//! The model's configuration: what varies between InternImage variants. It travels as JSON in the
+//! weights file's metadata under the key `config`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// LayerNorm epsilon everywhere but the head (spec section 1).
+pub const LAYER_NORM_EPS: f32 = 1e-6;
+/// The head's BatchNorm epsilon.
+pub const BATCH_NORM_EPS: f32 = 1e-5;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Channels of the first level; level i has `channels * 2^i`.
+    pub channels: u32,
+    /// Blocks per level.
+    pub depths: Vec<u32>,
+    /// DCNv3 groups per level.
+    pub groups: Vec<u32>,
+    pub mlp_ratio: f32,
+    pub offset_scale: f32,
+    /// Head width is `int(last level channels * cls_scale)`.
+    pub cls_scale: f32,
+    pub num_classes: u32,
+    /// Features of the larger variants this engine does not implement yet; T has none of them.
+    #[serde(default)]
+    pub layer_scale: Option<f32>,
+    #[serde(default)]
+    pub post_norm: bool,
+    #[serde(default)]
+    pub res_post_norm: bool,
+    #[serde(default)]
+    pub center_feature_scale: bool,
+    #[serde(default)]
+    pub remove_center: bool,
+    #[serde(default)]
+    pub dw_kernel_size: Option<u32>,
+}
+
+impl ModelConfig {
+    /// InternImage-T, ImageNet-1k (spec section 1).
+    pub fn internimage_t() -> Self {
+        Self {
+            channels: 64,
+            depths: vec![4, 4, 18, 4],
+            groups: vec![4, 8, 16, 32],
+            mlp_ratio: 4.0,
+            offset_scale: 1.0,
+            cls_scale: 1.5,
+            num_classes: 1000,
+            layer_scale: None,
+            post_norm: false,
+            res_post_norm: false,
+            center_feature_scale: false,
+            remove_center: false,
+            dw_kernel_size: None,
+        }
+    }
+
+    /// A narrow, shallow member of the family for fixtures: every code path, 16 channels a group.
+    pub fn test_tiny() -> Self {
+        Self {
+            channels: 16,
+            depths: vec![1, 1, 2, 1],
+            groups: vec![1, 2, 4, 8],
+            num_classes: 10,
+            ..Self::internimage_t()
+        }
+    }
+
+    pub fn levels(&self) -> usize {
+        self.depths.len()
+    }
+
+    pub fn level_channels(&self, level: usize) -> u32 {
+        self.channels << level
+    }
+
+    pub fn group_channels(&self, level: usize) -> u32 {
+        self.level_channels(level) / self.groups[level]
+    }
+
+    pub fn mlp_hidden(&self, level: usize) -> u32 {
+        (self.level_channels(level) as f32 * self.mlp_ratio) as u32
+    }
+
+    pub fn head_width(&self) -> u32 {
+        (self.level_channels(self.levels() - 1) as f32 * self.cls_scale) as u32
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let unsupported = |what: &str| Err(Error::Unsupported(format!("{what} (config {self:?})")));
+        if self.levels() == 0 || self.groups.len() != self.levels() {
+            return unsupported("depths and groups must list the same, non-zero number of levels");
+        }
+        if self.layer_scale.is_some() || self.post_norm || self.res_post_norm {
+            return unsupported(
+                "layer scale and post-norm (InternImage-B and larger) are not implemented",
+            );
+        }
+        if self.center_feature_scale || self.remove_center {
+            return unsupported("center_feature_scale and remove_center are not implemented");
+        }
+        if self.dw_kernel_size.is_some_and(|k| k != 3) {
+            return unsupported("only a 3x3 depthwise kernel is implemented");
+        }
+        if self.channels % 4 != 0 || self.channels < 8 {
+            return unsupported("channels must be a multiple of 4, at least 8");
+        }
+        for level in 0..self.levels() {
+            let (c, g) = (self.level_channels(level), self.groups[level]);
+            let gc = if g == 0 { 0 } else { c / g };
+            if g == 0 || c % g != 0 || gc % 4 != 0 || gc > 32 {
+                return unsupported(
+                    "every level needs group channels that are a multiple of 4 up to 32",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tensor the model reads, with its shape, named as in the official state dict
+    /// (spec section 5), in that order.
+    pub fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {
+        let mut t: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut add = |name: String, shape: &[u32]| {
+            t.push((name, shape.iter().map(|&d| d as usize).collect()))
+        };
+        let (c, half) = (self.channels, self.channels / 2);
+        add("patch_embed.conv1.weight".into(), &[half, 3, 3, 3]);
+        add("patch_embed.conv1.bias".into(), &[half]);
+        add("patch_embed.norm1.1.weight".into(), &[half]);
+        add("patch_embed.norm1.1.bias".into(), &[half]);
+        add("patch_embed.conv2.weight".into(), &[c, half, 3, 3]);
+        add("patch_embed.conv2.bias".into(), &[c]);
+        add("patch_embed.norm2.1.weight".into(), &[c]);
+        add("patch_embed.norm2.1.bias".into(), &[c]);
+        for level in 0..self.levels() {
+            let (c, g, hidden) = (
+                self.level_channels(level),
+                self.groups[level],
+                self.mlp_hidden(level),
+            );
+            for block in 0..self.depths[level] {
+                let p = format!("levels.{level}.blocks.{block}.");
+                for (name, shape) in [
+                    ("norm1.0.weight", vec![c]),
+                    ("norm1.0.bias", vec![c]),
+                    ("dcn.dw_conv.0.weight", vec![c, 1, 3, 3]),
+                    ("dcn.dw_conv.0.bias", vec![c]),
+                    ("dcn.dw_conv.1.1.weight", vec![c]),
+                    ("dcn.dw_conv.1.1.bias", vec![c]),
+                    ("dcn.offset.weight", vec![18 * g, c]),
+                    ("dcn.offset.bias", vec![18 * g]),
+                    ("dcn.mask.weight", vec![9 * g, c]),
+                    ("dcn.mask.bias", vec![9 * g]),
+                    ("dcn.input_proj.weight", vec![c, c]),
+                    ("dcn.input_proj.bias", vec![c]),
+                    ("dcn.output_proj.weight", vec![c, c]),
+                    ("dcn.output_proj.bias", vec![c]),
+                    ("norm2.0.weight", vec![c]),
+                    ("norm2.0.bias", vec![c]),
+                    ("mlp.fc1.weight", vec![hidden, c]),
+                    ("mlp.fc1.bias", vec![hidden]),
+                    ("mlp.fc2.weight", vec![c, hidden]),
+                    ("mlp.fc2.bias", vec![c]),
+                ] {
+                    add(format!("{p}{name}"), &shape);
+                }
+            }
+            add(format!("levels.{level}.norm.0.weight"), &[c]);
+            add(format!("levels.{level}.norm.0.bias"), &[c]);
+            if level + 1 < self.levels() {
+                add(
+                    format!("levels.{level}.downsample.conv.weight"),
+                    &[2 * c, c, 3, 3],
+                );
+                add(format!("levels.{level}.downsample.norm.1.weight"), &[2 * c]);
+                add(format!("levels.{level}.downsample.norm.1.bias"), &[2 * c]);
+            }
+        }
+        let (last, head) = (self.level_channels(self.levels() - 1), self.head_width());
+        add("conv_head.0.weight".into(), &[head, last, 1, 1]);
+        for stat in ["weight", "bias", "running_mean", "running_var"] {
+            add(format!("conv_head.1.0.{stat}"), &[head]);
+        }
+        add("head.weight".into(), &[self.num_classes, head]);
+        add("head.bias".into(), &[self.num_classes]);
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internimage_t_has_the_official_parameter_count() {
+        let config = ModelConfig::internimage_t();
+        config.validate().unwrap();
+        let tensors = config.expected_tensors();
+        // 633 state-dict entries less num_batches_tracked; 29,918,424 parameters (spec section 5).
+        assert_eq!(tensors.len(), 632);
+        let params: usize = tensors
+            .iter()
+            .filter(|(n, _)| !n.contains("running_"))
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum();
+        assert_eq!(params, 29_918_424);
+        assert_eq!(config.head_width(), 768);
+    }
+
+    #[test]
+    fn unsupported_variants_are_refused() {
+        let mut config = ModelConfig::internimage_t();
+        config.layer_scale = Some(1e-5);
+        assert!(config.validate().is_err());
+        let mut config = ModelConfig::internimage_t();
+        config.groups = vec![4, 8, 16, 3];
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,577 @@
+//! The InternImage forward pass (spec section 2), built once into a fixed list of dispatches over
+//! reused buffers, replayed for every image. Tensors are channels last, batch 1; each buffer's
+//! shape is given beside it as `[pixels, channels]` or `[H, W, C]`.
+
+use std::collections::HashMap;
+
+use super::config::{BATCH_NORM_EPS, LAYER_NORM_EPS, ModelConfig};
+use super::weights::WeightSource;
+use crate::buffers::{read_f32, storage_from, storage_zeroed};
+use crate::context::GpuContext;
+use crate::dispatch::Dispatch;
+use crate::error::{Error, Result};
+use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
+use crate::ops::dcnv3::{Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
+use crate::ops::layernorm::LayerNorm;
+use crate::ops::linear::{self, Epilogue, Linear};
+use crate::ops::pool::MeanPool;
+
+/// One DCNv3 layer of the network, for reading back where it sampled.
+#[derive(Clone, Debug)]
+pub struct DcnLayer {
+    pub level: usize,
+    pub block: usize,
+    pub shape: Dcnv3Shape,
+    /// Image pixels per feature-map pixel at this level (4, 8, 16, 32 for four levels).
+    pub stride: u32,
+    plan_index: usize,
+    buffers: [wgpu::Buffer; 4], // input, offsets, mask logits, output
+}
+
+/// The compiled kernels, shared by every layer.
+struct Kernels {
+    conv: Conv2d,
+    norm: LayerNorm,
+    dw: DwConv,
+    linear: Linear,
+    pool: MeanPool,
+    dcn: HashMap<u32, Dcnv3>,
+}
+
+pub struct InternImage {
+    pub config: ModelConfig,
+    /// Input height and width.
+    pub input_size: [u32; 2],
+    plan: Vec<Dispatch>,
+    image: wgpu::Buffer,                          // [H, W, 3]
+    logits: wgpu::Buffer,                         // [classes]
+    level_outputs: Vec<(wgpu::Buffer, [u32; 3])>, // after each level's norm, [h, w, C]
+    dcn_layers: Vec<DcnLayer>,
+    kernels: Kernels,
+    flops: u64,
+}
+
+/// Builds the plan: uploads weights and records one dispatch per op.
+struct Builder<'a> {
+    ctx: &'a GpuContext,
+    source: &'a dyn WeightSource,
+    config: &'a ModelConfig,
+    kernels: Kernels,
+    plan: Vec<Dispatch>,
+    flops: u64,
+}
+
+impl Builder<'_> {
+    /// The tensor `name` with its expected shape, checked and uploaded as it is.
+    fn upload(&self, name: &str) -> Result<wgpu::Buffer> {
+        Ok(storage_from(self.ctx, name, &self.read(name)?))
+    }
+
+    fn read(&self, name: &str) -> Result<Vec<f32>> {
+        let shape = self.shape_of(name)?;
+        self.source.tensor(name, &shape)
+    }
+
+    fn shape_of(&self, name: &str) -> Result<Vec<usize>> {
+        self.config
+            .expected_tensors()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+            .ok_or_else(|| Error::Weights(format!("the model has no tensor `{name}`")))
+    }
+
+    fn linear(
+        &mut self,
+        prefix: &str,
+        [m, n, k]: [u32; 3],
+        epilogue: Epilogue,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        let weight = linear::pack_weight(
+            &self.read(&format!("{prefix}.weight"))?,
+            n as usize,
+            k as usize,
+        );
+        let weight = storage_from(self.ctx, prefix, &weight);
+        let bias = self.upload(&format!("{prefix}.bias"))?;
+        self.push_linear([m, n, k], epilogue, [input, &weight, &bias, output]);
+        Ok(())
+    }
+
+    fn push_linear(&mut self, mnk: [u32; 3], epilogue: Epilogue, buffers: [&wgpu::Buffer; 4]) {
+        self.flops += linear::flops(mnk);
+        let dispatch = self.kernels.linear.bind(self.ctx, mnk, epilogue, buffers);
+        self.plan.push(dispatch);
+    }
+
+    fn layer_norm(
+        &mut self,
+        prefix: &str,
+        pixels: u32,
+        channels: u32,
+        gelu: bool,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        let weight = self.upload(&format!("{prefix}.weight"))?;
+        let bias = self.upload(&format!("{prefix}.bias"))?;
+        let dispatch = self.kernels.norm.bind(
+            self.ctx,
+            pixels,
+            channels,
+            LAYER_NORM_EPS,
+            gelu,
+            [input, &weight, &bias, output],
+        );
+        self.plan.push(dispatch);
+        Ok(())
+    }
+
+    fn conv(
+        &mut self,
+        prefix: &str,
+        shape: Conv2dShape,
+        with_bias: bool,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
+        let weight = conv2d::pack_weight(&self.read(&format!("{prefix}.weight"))?, cout, cin);
+        let weight = storage_from(self.ctx, prefix, &weight);
+        let bias = if with_bias {
+            self.upload(&format!("{prefix}.bias"))?
+        } else {
+            storage_from(self.ctx, "no bias", &vec![0.0; cout])
+        };
+        self.flops += shape.flops();
+        let dispatch = self
+            .kernels
+            .conv
+            .bind(self.ctx, &shape, input, &weight, &bias, output)?;
+        self.plan.push(dispatch);
+        Ok(())
+    }
+}
+
+/// Scratch buffers, each sized for the largest level that uses it.
+struct Scratch {
+    x: wgpu::Buffer,      // residual stream [pixels, C]
+    normed: wgpu::Buffer, // norm1 / norm2 output [pixels, C]
+    projected: wgpu::Buffer,
+    offset_branch: wgpu::Buffer,
+    sampled: wgpu::Buffer,
+    offsets: wgpu::Buffer, // [pixels, 18 G]
+    masks: wgpu::Buffer,   // [pixels, 9 G]
+    hidden: wgpu::Buffer,  // [pixels, mlp hidden]
+    downsampled: wgpu::Buffer,
+}
+
+impl InternImage {
+    /// Checks every tensor of `source` against `config` and builds the forward pass for
+    /// `input_size` = [height, width].
+    pub fn new(
+        ctx: &GpuContext,
+        config: &ModelConfig,
+        source: &dyn WeightSource,
+        input_size: [u32; 2],
+    ) -> Result<Self> {
+        config.validate()?;
+        let kernels = Kernels {
+            conv: Conv2d::new(ctx),
+            norm: LayerNorm::new(ctx),
+            dw: DwConv::new(ctx),
+            linear: Linear::new(ctx),
+            pool: MeanPool::new(ctx),
+            dcn: HashMap::new(),
+        };
+        let mut b = Builder {
+            ctx,
+            source,
+            config,
+            kernels,
+            plan: Vec::new(),
+            flops: 0,
+        };
+        let levels = config.levels();
+
+        // Level sizes: the stem divides by 4, each downsample by 2 (k3, s2, p1: ceil).
+        let [h0, w0] = input_size;
+        let stem1 = Conv2dShape {
+            in_height: h0,
+            in_width: w0,
+            in_channels: 3,
+            out_channels: config.channels / 2,
+            stride: 2,
+        };
+        let stem2 = Conv2dShape {
+            in_height: stem1.out_height(),
+            in_width: stem1.out_width(),
+            in_channels: config.channels / 2,
+            out_channels: config.channels,
+            stride: 2,
+        };
+        let mut sizes = vec![[stem2.out_height(), stem2.out_width()]];
+        for _ in 1..levels {
+            let [h, w] = sizes[sizes.len() - 1];
+            sizes.push([h.div_ceil(2), w.div_ceil(2)]);
+        }
+        let pixels = |l: usize| (sizes[l][0] * sizes[l][1]) as usize;
+        let most = |f: &dyn Fn(usize) -> usize| (0..levels).map(f).max().unwrap_or(0);
+        let scratch = |label: &str, len: usize| storage_zeroed(ctx, label, len);
+        let residual_len = most(&|l| pixels(l) * config.level_channels(l) as usize);
+        let s = Scratch {
+            x: scratch("x", residual_len),
+            normed: scratch("normed", residual_len),
+            projected: scratch("projected", residual_len),
+            offset_branch: scratch("offset branch", residual_len),
+            sampled: scratch("sampled", residual_len),
+            offsets: scratch(
+                "offsets",
+                most(&|l| pixels(l) * 18 * config.groups[l] as usize),
+            ),
+            masks: scratch(
+                "masks",
+                most(&|l| pixels(l) * 9 * config.groups[l] as usize),
+            ),
+            hidden: scratch(
+                "hidden",
+                most(&|l| pixels(l) * config.mlp_hidden(l) as usize),
+            ),
+            downsampled: scratch("downsampled", residual_len),
+        };
+
+        // Stem: [H, W, 3] -> conv s2 -> LN + GELU -> conv s2 -> LN -> x [H/4 * W/4, C].
+        let image = scratch("image", (h0 * w0 * 3) as usize);
+        let stem_a = scratch("stem a", stem1.output_len());
+        let stem_b = scratch("stem b", stem1.output_len());
+        b.conv("patch_embed.conv1", stem1, true, &image, &stem_a)?;
+        let stem_pixels = stem1.out_height() * stem1.out_width();
+        b.layer_norm(
+            "patch_embed.norm1.1",
+            stem_pixels,
+            stem1.out_channels,
+            true,
+            &stem_a,
+            &stem_b,
+        )?;
+        b.conv("patch_embed.conv2", stem2, true, &stem_b, &stem_a)?;
+        b.layer_norm(
+            "patch_embed.norm2.1",
+            pixels(0) as u32,
+            config.channels,
+            false,
+            &stem_a,
+            &s.x,
+        )?;
+
+        let mut level_outputs = Vec::new();
+        let mut dcn_layers = Vec::new();
+        for level in 0..levels {
+            let [h, w] = sizes[level];
+            let p = h * w;
+            let (c, g, hidden) = (
+                config.level_channels(level),
+                config.groups[level],
+                config.mlp_hidden(level),
+            );
+            for block in 0..config.depths[level] as usize {
+                let pre = format!("levels.{level}.blocks.{block}");
+                // x = x + dcn(norm1(x))
+                b.layer_norm(&format!("{pre}.norm1.0"), p, c, false, &s.x, &s.normed)?;
+                b.linear(
+                    &format!("{pre}.dcn.input_proj"),
+                    [p, c, c],
+                    Epilogue::Store,
+                    &s.normed,
+                    &s.projected,
+                )?;
+                let dw_weight = dwconv::pack_weight(
+                    &b.read(&format!("{pre}.dcn.dw_conv.0.weight"))?,
+                    c as usize,
+                );
+                let dw = DwConvBuffers {
+                    input: &s.normed,
+                    weight: &storage_from(ctx, "dw weight", &dw_weight),
+                    bias: &b.upload(&format!("{pre}.dcn.dw_conv.0.bias"))?,
+                    ln_weight: &b.upload(&format!("{pre}.dcn.dw_conv.1.1.weight"))?,
+                    ln_bias: &b.upload(&format!("{pre}.dcn.dw_conv.1.1.bias"))?,
+                    output: &s.offset_branch,
+                };
+                let dispatch = b.kernels.dw.bind(ctx, h, w, c, LAYER_NORM_EPS, &dw);
+                b.plan.push(dispatch);
+                b.linear(
+                    &format!("{pre}.dcn.offset"),
+                    [p, 18 * g, c],
+                    Epilogue::Store,
+                    &s.offset_branch,
+                    &s.offsets,
+                )?;
+                b.linear(
+                    &format!("{pre}.dcn.mask"),
+                    [p, 9 * g, c],
+                    Epilogue::Store,
+                    &s.offset_branch,
+                    &s.masks,
+                )?;
+                let shape = Dcnv3Shape {
+                    height: h,
+                    width: w,
+                    groups: g,
+                    group_channels: c / g,
+                    offset_scale: config.offset_scale,
+                };
+                let kernel = b
+                    .kernels
+                    .dcn
+                    .entry(shape.group_channels)
+                    .or_insert_with(|| Dcnv3::new(ctx, shape.group_channels));
+                let dcn_buffers = [
+                    s.projected.clone(),
+                    s.offsets.clone(),
+                    s.masks.clone(),
+                    s.sampled.clone(),
+                ];
+                let dispatch = kernel.bind(ctx, &shape, &dcn_bindings(&dcn_buffers, None))?;
+                b.flops += shape.flops();
+                dcn_layers.push(DcnLayer {
+                    level,
+                    block,
+                    shape,
+                    stride: 4 << level,
+                    plan_index: b.plan.len(),
+                    buffers: dcn_buffers,
+                });
+                b.plan.push(dispatch);
+                b.linear(
+                    &format!("{pre}.dcn.output_proj"),
+                    [p, c, c],
+                    Epilogue::Accumulate,
+                    &s.sampled,
+                    &s.x,
+                )?;
+                // x = x + mlp(norm2(x))
+                b.layer_norm(&format!("{pre}.norm2.0"), p, c, false, &s.x, &s.normed)?;
+                b.linear(
+                    &format!("{pre}.mlp.fc1"),
+                    [p, hidden, c],
+                    Epilogue::Gelu,
+                    &s.normed,
+                    &s.hidden,
+                )?;
+                b.linear(
+                    &format!("{pre}.mlp.fc2"),
+                    [p, c, hidden],
+                    Epilogue::Accumulate,
+                    &s.hidden,
+                    &s.x,
+                )?;
+            }
+            let out = scratch("level output", (p * c) as usize);
+            b.layer_norm(&format!("levels.{level}.norm.0"), p, c, false, &s.x, &out)?;
+            if level + 1 < levels {
+                let down = Conv2dShape {
+                    in_height: h,
+                    in_width: w,
+                    in_channels: c,
+                    out_channels: 2 * c,
+                    stride: 2,
+                };
+                b.conv(
+                    &format!("levels.{level}.downsample.conv"),
+                    down,
+                    false,
+                    &out,
+                    &s.downsampled,
+                )?;
+                let [nh, nw] = sizes[level + 1];
+                b.layer_norm(
+                    &format!("levels.{level}.downsample.norm.1"),
+                    nh * nw,
+                    2 * c,
+                    false,
+                    &s.downsampled,
+                    &s.x,
+                )?;
+            }
+            level_outputs.push((out, [h, w, c]));
+        }
+
+        // Head: 1x1 conv with the eval BatchNorm folded in, GELU, average pool, classifier.
+        let (last_buffer, [h, w, c]) = &level_outputs[levels - 1];
+        let (p, head) = (h * w, config.head_width());
+        let (weight, bias) = fold_batch_norm(&b, head as usize, *c as usize)?;
+        let head_weight = storage_from(
+            ctx,
+            "conv_head",
+            &linear::pack_weight(&weight, head as usize, *c as usize),
+        );
+        let head_bias = storage_from(ctx, "conv_head bias", &bias);
+        let head_hidden = scratch("head hidden", (p * head) as usize);
+        b.push_linear(
+            [p, head, *c],
+            Epilogue::Gelu,
+            [last_buffer, &head_weight, &head_bias, &head_hidden],
+        );
+        let pooled = scratch("pooled", head as usize);
+        let dispatch = b.kernels.pool.bind(ctx, p, head, &head_hidden, &pooled);
+        b.plan.push(dispatch);
+        let logits = scratch("logits", config.num_classes as usize);
+        b.linear(
+            "head",
+            [1, config.num_classes, head],
+            Epilogue::Store,
+            &pooled,
+            &logits,
+        )?;
+
+        Ok(Self {
+            config: config.clone(),
+            input_size,
+            plan: b.plan,
+            image,
+            logits,
+            level_outputs,
+            dcn_layers,
+            kernels: b.kernels,
+            flops: b.flops,
+        })
+    }
+
+    /// Dispatches per forward pass.
+    pub fn dispatch_count(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// FLOPs per forward pass (2 per multiply-add), from the ops' own counts.
+    pub fn flops(&self) -> u64 {
+        self.flops
+    }
+
+    pub fn dcn_layers(&self) -> &[DcnLayer] {
+        &self.dcn_layers
+    }
+
+    /// Runs the network on a normalised `[H, W, 3]` image and returns the logits.
+    pub async fn run(&self, ctx: &GpuContext, image: &[f32]) -> Result<Vec<f32>> {
+        self.submit(ctx, image, &HashMap::new())?;
+        read_f32(ctx, &self.logits, self.config.num_classes as usize).await
+    }
+
+    /// Runs the network and also returns, for each layer index of [`Self::dcn_layers`] asked
+    /// for, its sampling records `[h, w, G, 9, 3]` = (p_x, p_y, m) in feature-map coordinates.
+    pub async fn run_with_sampling(
+        &self,
+        ctx: &GpuContext,
+        image: &[f32],
+        layers: &[usize],
+    ) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+        let mut substitutes = HashMap::new();
+        let mut sampling = Vec::new();
+        for &index in layers {
+            let layer = self.dcn_layers.get(index).ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "the model has {} DCNv3 layers, not {}",
+                    self.dcn_layers.len(),
+                    index + 1
+                ))
+            })?;
+            let buffer = storage_zeroed(ctx, "sampling", layer.shape.sampling_len());
+            let kernel = &self.kernels.dcn[&layer.shape.group_channels];
+            let dispatch = kernel.bind(
+                ctx,
+                &layer.shape,
+                &dcn_bindings(&layer.buffers, Some(&buffer)),
+            )?;
+            substitutes.insert(layer.plan_index, dispatch);
+            sampling.push((buffer, layer.shape.sampling_len()));
+        }
+        self.submit(ctx, image, &substitutes)?;
+        let logits = read_f32(ctx, &self.logits, self.config.num_classes as usize).await?;
+        let mut records = Vec::new();
+        for (buffer, len) in &sampling {
+            records.push(read_f32(ctx, buffer, *len).await?);
+        }
+        Ok((logits, records))
+    }
+
+    /// The output of `level` after the last run, `[h, w, C]` after the level's norm.
+    pub async fn level_output(
+        &self,
+        ctx: &GpuContext,
+        level: usize,
+    ) -> Result<(Vec<f32>, [u32; 3])> {
+        let (buffer, shape) = self
+            .level_outputs
+            .get(level)
+            .ok_or_else(|| Error::Unsupported(format!("no level {level}")))?;
+        Ok((
+            read_f32(ctx, buffer, shape.iter().product::<u32>() as usize).await?,
+            *shape,
+        ))
+    }
+
+    fn submit(
+        &self,
+        ctx: &GpuContext,
+        image: &[f32],
+        substitutes: &HashMap<usize, Dispatch>,
+    ) -> Result<()> {
+        let [h, w] = self.input_size;
+        if image.len() != (h * w * 3) as usize {
+            return Err(Error::Shape {
+                what: "image".into(),
+                expected: format!("{h}x{w}x3 = {} values", h * w * 3),
+                actual: format!("{} values", image.len()),
+            });
+        }
+        ctx.queue
+            .write_buffer(&self.image, 0, bytemuck::cast_slice(image));
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("internimage"),
+                timestamp_writes: None,
+            });
+            for (i, dispatch) in self.plan.iter().enumerate() {
+                substitutes.get(&i).unwrap_or(dispatch).encode(&mut pass);
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}
+
+fn dcn_bindings<'a>(
+    buffers: &'a [wgpu::Buffer; 4],
+    sampling: Option<&'a wgpu::Buffer>,
+) -> Dcnv3Buffers<'a> {
+    let [input, offsets, mask_logits, output] = buffers;
+    Dcnv3Buffers {
+        input,
+        offsets,
+        mask_logits,
+        output,
+        sampling,
+    }
+}
+
+/// The head's 1x1 convolution `[head, C, 1, 1]` with the eval BatchNorm folded in:
+/// `W' = W * s`, `b' = beta - mean * s`, `s = gamma / sqrt(var + eps)`, per output channel.
+fn fold_batch_norm(b: &Builder<'_>, head: usize, channels: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    let mut weight = b.read("conv_head.0.weight")?;
+    let [gamma, beta, mean, var] = ["weight", "bias", "running_mean", "running_var"]
+        .map(|s| b.read(&format!("conv_head.1.0.{s}")));
+    let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
+    let mut bias = vec![0f32; head];
+    for o in 0..head {
+        let scale = f64::from(gamma[o]) / (f64::from(var[o]) + f64::from(BATCH_NORM_EPS)).sqrt();
+        for v in &mut weight[o * channels..(o + 1) * channels] {
+            *v = (f64::from(*v) * scale) as f32;
+        }
+        bias[o] = (f64::from(beta[o]) - f64::from(mean[o]) * scale) as f32;
+    }
+    Ok((weight, bias))
+}

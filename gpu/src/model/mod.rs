@@ -1,0 +1,10 @@
+//! The InternImage network: configuration, weights, the forward pass and input preprocessing.
+
+pub mod config;
+pub mod internimage;
+pub mod preprocess;
+pub mod weights;
+
+pub use config::ModelConfig;
+pub use internimage::{DcnLayer, InternImage};
+pub use weights::{SafetensorsWeights, SeededWeights, WeightSource};

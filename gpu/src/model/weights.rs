@@ -1,0 +1,190 @@
+//! Where the model's tensors come from: a safetensors file (config in its metadata), or a seeded
+//! generator that `tools/internimage_reference.py` reproduces, so that large test weights are
+//! never committed.
+
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use super::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::seeded::SeededRng;
+
+/// A provider of named f32 tensors, each checked against the shape the model expects.
+pub trait WeightSource {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>>;
+}
+
+/// Weights read from a safetensors file held in memory.
+pub struct SafetensorsWeights<'a> {
+    file: SafeTensors<'a>,
+    pub config: ModelConfig,
+    /// Class names, when the file's metadata carries them (key `labels`, a JSON array).
+    pub labels: Option<Vec<String>>,
+}
+
+fn weights_error(message: impl Into<String>) -> Error {
+    Error::Weights(message.into())
+}
+
+impl<'a> SafetensorsWeights<'a> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|e| weights_error(format!("not a readable safetensors file: {e}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| weights_error(format!("unreadable safetensors header: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let config_json = metadata
+            .get("config")
+            .ok_or_else(|| weights_error("the file's metadata has no `config` entry"))?;
+        let config: ModelConfig = serde_json::from_str(config_json).map_err(|e| {
+            weights_error(format!(
+                "the `config` metadata is not a model configuration: {e}"
+            ))
+        })?;
+        config.validate()?;
+        let labels = match metadata.get("labels") {
+            Some(json) => Some(serde_json::from_str::<Vec<String>>(json).map_err(|e| {
+                weights_error(format!("the `labels` metadata is not a list of names: {e}"))
+            })?),
+            None => None,
+        };
+        if let Some(labels) = &labels
+            && labels.len() != config.num_classes as usize
+        {
+            return Err(weights_error(format!(
+                "{} labels for {} classes",
+                labels.len(),
+                config.num_classes
+            )));
+        }
+        Ok(Self {
+            file,
+            config,
+            labels,
+        })
+    }
+}
+
+impl WeightSource for SafetensorsWeights<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let view = self.file.tensor(name).map_err(|_| {
+            weights_error(format!(
+                "tensor `{name}` is missing (expected shape {shape:?})"
+            ))
+        })?;
+        if view.shape() != shape {
+            return Err(weights_error(format!(
+                "tensor `{name}` has shape {:?}, expected {shape:?}",
+                view.shape()
+            )));
+        }
+        let data = view.data();
+        Ok(match view.dtype() {
+            Dtype::F32 => bytemuck::pod_collect_to_vec(data),
+            Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => data
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(weights_error(format!(
+                    "tensor `{name}` is {other:?}; expected F32, F16 or BF16"
+                )));
+            }
+        })
+    }
+}
+
+/// Deterministic random weights for a configuration: tensor `i` of the sorted names is drawn
+/// from `SeededRng::new(seed + i)` by the rule of [`seeded_range`]. Offsets and masks come out
+/// non-zero, so the deformable path is exercised.
+pub struct SeededWeights {
+    seed: u64,
+    index: HashMap<String, u64>,
+}
+
+impl SeededWeights {
+    pub fn new(config: &ModelConfig, seed: u64) -> Self {
+        let mut names: Vec<String> = config
+            .expected_tensors()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        let index = names.into_iter().zip(0..).collect();
+        Self { seed, index }
+    }
+}
+
+/// The uniform range of a seeded tensor, by its name and shape.
+pub fn seeded_range(name: &str, shape: &[usize]) -> (f32, f32) {
+    if name.ends_with("running_var") {
+        (0.5, 1.5)
+    } else if name.ends_with("running_mean") || (shape.len() == 1 && name.ends_with("bias")) {
+        (-0.1, 0.1)
+    } else if shape.len() == 1 {
+        (0.8, 1.2)
+    } else {
+        let fan_in: usize = shape[1..].iter().product();
+        // Unit-variance outputs for unit-variance inputs; offsets twice that, about 1.5 pixels.
+        let gain = if name.ends_with("dcn.offset.weight") {
+            2.0
+        } else {
+            1.0
+        };
+        let bound = gain * (3.0 / fan_in as f32).sqrt();
+        (-bound, bound)
+    }
+}
+
+impl WeightSource for SeededWeights {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let index = self
+            .index
+            .get(name)
+            .ok_or_else(|| weights_error(format!("no seeded tensor `{name}`")))?;
+        let (lo, hi) = seeded_range(name, shape);
+        let mut rng = SeededRng::new(self.seed.wrapping_add(*index));
+        Ok(rng.uniform_vec(shape.iter().product(), lo, hi))
+    }
+}
+
+/// Serialises every tensor of `config` from `source` as an f32 safetensors file with the config
+/// (and labels, if given) in its metadata.
+pub fn to_safetensors(
+    config: &ModelConfig,
+    source: &dyn WeightSource,
+    labels: Option<&[String]>,
+) -> Result<Vec<u8>> {
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = config
+        .expected_tensors()
+        .into_iter()
+        .map(|(name, shape)| {
+            let data = source.tensor(&name, &shape)?;
+            Ok((name, shape, bytemuck::cast_slice(&data).to_vec()))
+        })
+        .collect::<Result<_>>()?;
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes)
+                .map_err(|e| weights_error(format!("{name}: {e}")))?;
+            Ok((name.clone(), view))
+        })
+        .collect::<Result<_>>()?;
+    let mut metadata = HashMap::from([(
+        "config".to_owned(),
+        serde_json::to_string(config).expect("config serialises"),
+    )]);
+    if let Some(labels) = labels {
+        metadata.insert(
+            "labels".into(),
+            serde_json::to_string(labels).expect("labels serialise"),
+        );
+    }
+    safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error(e.to_string()))
+}

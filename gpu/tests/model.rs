@@ -1,0 +1,101 @@
+//! The whole network on the GPU against PyTorch (tools/internimage_reference.py), with seeded
+//! weights that both sides generate.
+
+mod common;
+
+use common::{ModelCase, model_case};
+use gpu::GpuContext;
+use gpu::check::Comparison;
+use gpu::model::weights::{SeededWeights, to_safetensors};
+use gpu::model::{InternImage, SafetensorsWeights};
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+/// f32 on the GPU against float64 PyTorch, through 30 blocks: the bound on logits.
+const LOGITS_TOLERANCE: f64 = 1e-4;
+const LEVEL_TOLERANCE: f64 = 1e-4;
+
+async fn context() -> GpuContext {
+    GpuContext::new()
+        .await
+        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
+}
+
+async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) {
+    let weights = SeededWeights::new(&case.config, case.weight_seed);
+    let model = InternImage::new(ctx, &case.config, &weights, [224, 224]).expect("model builds");
+    let logits = model.run(ctx, &case.image).await.expect("model runs");
+    let comparison = Comparison::new(&logits, &case.logits);
+    println!(
+        "{what}: logits {comparison}; {} dispatches",
+        model.dispatch_count()
+    );
+    comparison.assert_within(LOGITS_TOLERANCE, &format!("{what} logits"));
+    for (level, expected) in case.levels.iter().enumerate() {
+        let (output, _) = model.level_output(ctx, level).await.expect("level output");
+        let sampled: Vec<f32> = output.into_iter().step_by(case.level_stride).collect();
+        let comparison = Comparison::new(&sampled, expected);
+        println!("{what}: level {level} {comparison}");
+        comparison.assert_within(LEVEL_TOLERANCE, &format!("{what} level {level}"));
+    }
+}
+
+dual_test! {
+    async fn tiny_variant_matches_pytorch_logits_and_levels() {
+        let ctx = context().await;
+        check_against_pytorch(&ctx, &model_case("tiny"), "tiny").await;
+    }
+
+    async fn sampling_readback_describes_the_layer() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let weights = SeededWeights::new(&case.config, case.weight_seed);
+        let model = InternImage::new(&ctx, &case.config, &weights, [224, 224]).unwrap();
+        let layers = model.dcn_layers().to_vec();
+        assert_eq!(layers.len(), 5);
+        let (plain, _) = (model.run(&ctx, &case.image).await.unwrap(), ());
+        let chosen = [0, 4];
+        let (logits, records) = model.run_with_sampling(&ctx, &case.image, &chosen).await.unwrap();
+        assert_eq!(logits, plain, "reading sampling data must not change the result");
+        for (&index, records) in chosen.iter().zip(&records) {
+            let layer = &layers[index];
+            assert_eq!(records.len(), layer.shape.sampling_len());
+            // Per pixel and group the 9 weights are a softmax, and the points sit near the 3x3 grid.
+            for (i, group) in records.chunks_exact(27).enumerate() {
+                let total: f32 = group.chunks_exact(3).map(|r| r[2]).sum();
+                assert!((total - 1.0).abs() < 1e-5, "layer {index} record {i}: weights sum to {total}");
+                let pixel = i / layer.shape.groups as usize;
+                let (x, y) = ((pixel % layer.shape.width as usize) as f32, (pixel / layer.shape.width as usize) as f32);
+                let centre = &group[12..14];
+                assert!((centre[0] - x).abs() < 20.0 && (centre[1] - y).abs() < 20.0);
+            }
+        }
+        assert!(model.run_with_sampling(&ctx, &case.image, &[5]).await.is_err());
+    }
+
+    async fn safetensors_round_trip_gives_the_same_logits() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let seeded = SeededWeights::new(&case.config, case.weight_seed);
+        let labels: Vec<String> = (0..10).map(|i| format!("shape {i}")).collect();
+        let bytes = to_safetensors(&case.config, &seeded, Some(&labels)).unwrap();
+        let file = SafetensorsWeights::parse(&bytes).unwrap();
+        assert_eq!(file.config, case.config);
+        assert_eq!(file.labels.as_deref(), Some(&labels[..]));
+        let direct = InternImage::new(&ctx, &case.config, &seeded, [224, 224]).unwrap();
+        let loaded = InternImage::new(&ctx, &file.config, &file, [224, 224]).unwrap();
+        assert_eq!(direct.run(&ctx, &case.image).await.unwrap(), loaded.run(&ctx, &case.image).await.unwrap());
+    }
+}
+
+/// InternImage-T itself (30M parameters): natively only, where generating and uploading 120 MB
+/// of weights is quick.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn internimage_t_matches_pytorch_logits_and_levels() {
+    pollster::block_on(async {
+        let ctx = context().await;
+        check_against_pytorch(&ctx, &model_case("t"), "InternImage-T").await;
+    });
+}
