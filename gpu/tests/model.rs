@@ -25,7 +25,13 @@ async fn context() -> GpuContext {
 async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) {
     let weights = SeededWeights::new(&case.config, case.weight_seed);
     let model = InternImage::new(ctx, &case.config, &weights, [224, 224]).expect("model builds");
+    model.run(ctx, &case.image).await.expect("model runs");
+    let started = common::now_ms();
     let logits = model.run(ctx, &case.image).await.expect("model runs");
+    common::log(&format!(
+        "{what}: second forward pass {:.0} ms",
+        common::now_ms() - started
+    ));
     let comparison = Comparison::new(&logits, &case.logits);
     println!(
         "{what}: logits {comparison}; {} dispatches",
@@ -36,7 +42,7 @@ async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) {
         let (output, _) = model.level_output(ctx, level).await.expect("level output");
         let sampled: Vec<f32> = output.into_iter().step_by(case.level_stride).collect();
         let comparison = Comparison::new(&sampled, expected);
-        println!("{what}: level {level} {comparison}");
+        common::log(&format!("{what}: level {level} {comparison}"));
         comparison.assert_within(LEVEL_TOLERANCE, &format!("{what} level {level}"));
     }
 }
@@ -89,13 +95,12 @@ dual_test! {
     }
 }
 
-/// InternImage-T itself (30M parameters): natively only, where generating and uploading 120 MB
-/// of weights is quick.
-#[cfg(not(target_arch = "wasm32"))]
-#[test]
-fn internimage_t_matches_pytorch_logits_and_levels() {
-    pollster::block_on(async {
+dual_test! {
+    /// InternImage-T itself: 30M seeded parameters, checked against PyTorch and timed.
+    async fn internimage_t_matches_pytorch_logits_and_levels() {
         let ctx = context().await;
+        let started = common::now_ms();
         check_against_pytorch(&ctx, &model_case("t"), "InternImage-T").await;
-    });
+        common::log(&format!("InternImage-T: build + first pass + readbacks {:.0} ms", common::now_ms() - started));
+    }
 }

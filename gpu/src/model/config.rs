@@ -105,13 +105,13 @@ impl ModelConfig {
         if self.dw_kernel_size.is_some_and(|k| k != 3) {
             return unsupported("only a 3x3 depthwise kernel is implemented");
         }
-        if self.channels % 4 != 0 || self.channels < 8 {
+        if !self.channels.is_multiple_of(4) || self.channels < 8 {
             return unsupported("channels must be a multiple of 4, at least 8");
         }
         for level in 0..self.levels() {
             let (c, g) = (self.level_channels(level), self.groups[level]);
-            let gc = if g == 0 { 0 } else { c / g };
-            if g == 0 || c % g != 0 || gc % 4 != 0 || gc > 32 {
+            let gc = c.checked_div(g).unwrap_or(0);
+            if gc == 0 || !c.is_multiple_of(g) || !gc.is_multiple_of(4) || gc > 32 {
                 return unsupported(
                     "every level needs group channels that are a multiple of 4 up to 32",
                 );

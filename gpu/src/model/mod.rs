@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod internimage;
+pub mod predictions;
 pub mod preprocess;
 pub mod weights;
 

@@ -10,16 +10,36 @@ use gpu::seeded::SeededRng;
 /// Declares `async fn $name()` as a native `#[test]` (blocking on it) and a browser test.
 #[macro_export]
 macro_rules! dual_test {
-    ($(async fn $name:ident() $body:block)*) => {$(
+    ($($(#[$meta:meta])* async fn $name:ident() $body:block)*) => {$(
+        $(#[$meta])*
         #[cfg(not(target_arch = "wasm32"))]
         #[test]
         fn $name() {
             pollster::block_on(async $body)
         }
+        $(#[$meta])*
         #[cfg(target_arch = "wasm32")]
         #[wasm_bindgen_test::wasm_bindgen_test]
         async fn $name() $body
     )*};
+}
+
+/// Milliseconds from an arbitrary origin, natively and in the browser.
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Date::now();
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::time::UNIX_EPOCH
+        .elapsed()
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+}
+
+/// A line in the test output, natively and in the browser (run with `--nocapture` to see it).
+pub fn log(line: &str) {
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+    #[cfg(not(target_arch = "wasm32"))]
+    println!("{line}");
 }
 
 pub const DCNV3_FIXTURES: &[u8] = include_bytes!("../../../tests/fixtures/dcnv3.safetensors");

@@ -44,7 +44,7 @@ impl Conv2dShape {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.out_channels % 4 != 0 || self.stride == 0 || self.in_height == 0 {
+        if !self.out_channels.is_multiple_of(4) || self.stride == 0 || self.in_height == 0 {
             return Err(Error::Unsupported(format!(
                 "conv2d needs output channels in fours and a stride: {self:?}"
             )));
