@@ -5,8 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn internimage(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_internimage")).args(args).output().expect("runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_internimage"))
+        .args(args)
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -23,13 +30,32 @@ fn path(p: &Path) -> &str {
 #[test]
 fn classifies_an_image_and_dumps_sampling_data() {
     let weights = scratch("tiny.safetensors");
-    let (ok, out) = internimage(&["seeded-weights", "--variant", "tiny", "--seed", "5", "-o", path(&weights)]);
+    let (ok, out) = internimage(&[
+        "seeded-weights",
+        "--variant",
+        "tiny",
+        "--seed",
+        "5",
+        "-o",
+        path(&weights),
+    ]);
     assert!(ok, "{out}");
     let image = scratch("gradient.png");
-    image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 128])).save(&image).unwrap();
+    image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 128]))
+        .save(&image)
+        .unwrap();
     let dump = scratch("dump.safetensors");
     let (ok, out) = internimage(&[
-        "classify", path(&image), "--weights", path(&weights), "--top", "3", "--dump", path(&dump), "--layers", "0.0,2.1",
+        "classify",
+        path(&image),
+        "--weights",
+        path(&weights),
+        "--top",
+        "3",
+        "--dump",
+        path(&dump),
+        "--layers",
+        "0.0,2.1",
     ]);
     assert!(ok, "{out}");
     assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 3, "{out}");
@@ -37,20 +63,44 @@ fn classifies_an_image_and_dumps_sampling_data() {
     let bytes = std::fs::read(&dump).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("logits").unwrap().shape(), [10]);
-    assert_eq!(file.tensor("levels.0.blocks.0.dcn.sampling").unwrap().shape(), [56, 56, 1, 9, 3]);
-    assert_eq!(file.tensor("levels.2.blocks.1.dcn.sampling").unwrap().shape(), [14, 14, 4, 9, 3]);
+    assert_eq!(
+        file.tensor("levels.0.blocks.0.dcn.sampling")
+            .unwrap()
+            .shape(),
+        [56, 56, 1, 9, 3]
+    );
+    assert_eq!(
+        file.tensor("levels.2.blocks.1.dcn.sampling")
+            .unwrap()
+            .shape(),
+        [14, 14, 4, 9, 3]
+    );
 }
 
 #[test]
 fn classifies_a_raw_tensor_like_the_image_path() {
     let weights = scratch("tiny-raw.safetensors");
     assert!(internimage(&["seeded-weights", "--variant", "tiny", "-o", path(&weights)]).0);
-    let values: Vec<f32> = (0..3 * 224 * 224).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
+    let values: Vec<f32> = (0..3 * 224 * 224)
+        .map(|i| ((i % 97) as f32 / 48.0) - 1.0)
+        .collect();
     let bytes = bytemuck::cast_slice::<f32, u8>(&values);
-    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 3, 224, 224], bytes).unwrap();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 3, 224, 224], bytes)
+            .unwrap();
     let input = scratch("input.safetensors");
-    std::fs::write(&input, safetensors::serialize([("input", view)], None).unwrap()).unwrap();
-    let (ok, out) = internimage(&["classify", "--tensor", path(&input), "--weights", path(&weights)]);
+    std::fs::write(
+        &input,
+        safetensors::serialize([("input", view)], None).unwrap(),
+    )
+    .unwrap();
+    let (ok, out) = internimage(&[
+        "classify",
+        "--tensor",
+        path(&input),
+        "--weights",
+        path(&weights),
+    ]);
     assert!(ok, "{out}");
     assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 5, "{out}");
 }
@@ -64,11 +114,22 @@ fn bad_inputs_give_clear_errors() {
     let (ok, out) = internimage(&["classify", path(&not_image), "--weights", path(&weights)]);
     assert!(!ok && out.contains("could not be decoded"), "{out}");
     let image = scratch("small.png");
-    image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])).save(&image).unwrap();
+    image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
+        .save(&image)
+        .unwrap();
     let truncated = scratch("truncated.safetensors");
     std::fs::write(&truncated, &std::fs::read(&weights).unwrap()[..1000]).unwrap();
     let (ok, out) = internimage(&["classify", path(&image), "--weights", path(&truncated)]);
-    assert!(!ok && out.contains("not a readable safetensors file"), "{out}");
-    let (ok, out) = internimage(&["classify", "--tensor", path(&weights), "--weights", path(&weights)]);
+    assert!(
+        !ok && out.contains("not a readable safetensors file"),
+        "{out}"
+    );
+    let (ok, out) = internimage(&[
+        "classify",
+        "--tensor",
+        path(&weights),
+        "--weights",
+        path(&weights),
+    ]);
     assert!(!ok && out.contains("no tensor named `input`"), "{out}");
 }

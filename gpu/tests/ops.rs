@@ -103,7 +103,7 @@ dual_test! {
             let bias = random(&mut rng, n as usize);
             let residual = random(&mut rng, (m * n) as usize);
             let packed = linear::pack_weight(&weight, n as usize, k as usize);
-            let bufs = [&input, &packed, &bias].map(|d| storage_from(&ctx, "lin", d));
+            let bufs = [&input, &packed, &linear::pack_bias(&bias)].map(|d| storage_from(&ctx, "lin", d));
             // The output starts as the residual stream, for the accumulating epilogue.
             let out = storage_from(&ctx, "out", &residual);
             let dispatch = lin.bind(&ctx, [m, n, k], epilogue, [&bufs[0], &bufs[1], &bufs[2], &out]);

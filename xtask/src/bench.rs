@@ -52,7 +52,7 @@ pub fn run(target: Target, runs: usize) -> Result<(), String> {
         );
         match target {
             Target::Dcnv3 => bench_dcnv3(&ctx, &timer, runs, copy_gbps).await,
-            Target::Model => bench_model(&ctx, runs).await,
+            Target::Model => bench_model(&ctx, &timer, runs).await,
         }
     })
 }
@@ -111,7 +111,40 @@ async fn bench_dcnv3(
     Ok(())
 }
 
-async fn bench_model(ctx: &GpuContext, runs: usize) -> Result<(), String> {
+/// Each dispatch timed alone (timestamps around a pass of one dispatch), summed by kind.
+async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<(), String> {
+    let mut by_label: Vec<(&str, f64, usize)> = Vec::new();
+    for dispatch in model.dispatches() {
+        let (ms, _) = timer.time(ctx, dispatch, 1).await?;
+        match by_label.iter_mut().find(|(l, _, _)| *l == dispatch.label) {
+            Some(entry) => {
+                entry.1 += ms;
+                entry.2 += 1;
+            }
+            None => by_label.push((dispatch.label, ms, 1)),
+        }
+    }
+    by_label.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = by_label.iter().map(|e| e.1).sum();
+    println!(
+        "\n  {:<24} {:>6} {:>10} {:>7}",
+        "op (each timed alone)", "count", "ms", "share"
+    );
+    for (label, ms, count) in &by_label {
+        println!(
+            "  {label:<24} {count:>6} {ms:>10.1} {:>6.1}%",
+            100.0 * ms / total
+        );
+    }
+    println!(
+        "  {:<24} {:>6} {total:>10.1}",
+        "sum",
+        model.dispatch_count()
+    );
+    Ok(())
+}
+
+async fn bench_model(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     let config = ModelConfig::internimage_t();
     let started = Instant::now();
     let weights = SeededWeights::new(&config, 1);
@@ -128,6 +161,9 @@ async fn bench_model(ctx: &GpuContext, runs: usize) -> Result<(), String> {
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let steady = median(&mut times);
+    if let Some(timer) = timer.query.as_ref().map(|_| timer) {
+        per_op_times(ctx, timer, &model).await?;
+    }
     println!("\nInternImage-T at 224x224, batch 1, f32, seeded weights");
     println!("  dispatches per pass: {}", model.dispatch_count());
     println!(

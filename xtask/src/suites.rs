@@ -26,7 +26,15 @@ pub fn run_all() -> Result<(), String> {
     let mut outcomes = Vec::new();
 
     let mut native = Command::new("cargo");
-    native.args(["test", "-p", "internimage-gpu", "-p", "internimage-cli", "-p", "xtask"]);
+    native.args([
+        "test",
+        "-p",
+        "internimage-gpu",
+        "-p",
+        "internimage-cli",
+        "-p",
+        "xtask",
+    ]);
     outcomes.push(run_suite("native (Vulkan, llvmpipe on the CPU)", native)?);
 
     let mut chromium = wasm_tests(&[]);

@@ -96,7 +96,8 @@ impl Builder<'_> {
             k as usize,
         );
         let weight = storage_from(self.ctx, prefix, &weight);
-        let bias = self.upload(&format!("{prefix}.bias"))?;
+        let bias = linear::pack_bias(&self.read(&format!("{prefix}.bias"))?);
+        let bias = storage_from(self.ctx, prefix, &bias);
         self.push_linear([m, n, k], epilogue, [input, &weight, &bias, output]);
         Ok(())
     }
@@ -408,7 +409,7 @@ impl InternImage {
             "conv_head",
             &linear::pack_weight(&weight, head as usize, *c as usize),
         );
-        let head_bias = storage_from(ctx, "conv_head bias", &bias);
+        let head_bias = storage_from(ctx, "conv_head bias", &linear::pack_bias(&bias));
         let head_hidden = scratch("head hidden", (p * head) as usize);
         b.push_linear(
             [p, head, *c],
@@ -443,6 +444,11 @@ impl InternImage {
     /// Dispatches per forward pass.
     pub fn dispatch_count(&self) -> usize {
         self.plan.len()
+    }
+
+    /// The forward pass's dispatches in order, for per-op timing.
+    pub fn dispatches(&self) -> &[Dispatch] {
+        &self.plan
     }
 
     /// FLOPs per forward pass (2 per multiply-add), from the ops' own counts.

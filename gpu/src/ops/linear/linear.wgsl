@@ -1,80 +1,76 @@
-// y = x W^T + b for x [M, K], with the weight stored transposed as [K, N]; then, by EPILOGUE,
-// nothing (0), GELU (1), or accumulation into the output, out += y (2: the residual adds).
+// y = x W^T + b for x [M, K], with the weight stored transposed and padded as [K, N4 * 4]; then,
+// by EPILOGUE, nothing (0), GELU (1), or accumulation into the output, out += y (2: residuals).
 //
-// Tiled: a 16x16 workgroup computes a 64x64 block of the output, each invocation a 4x4 patch,
-// from 64x16 and 16x64 tiles staged in workgroup memory.
+// Register-blocked, no workgroup memory: each invocation computes ROWS rows x 4 columns, reading
+// ROWS scalars of x (the same addresses across neighbouring invocations, which share rows) and
+// one vec4 of W per step of K. On the CPU adapters we target, workgroup memory is only a copy
+// of cached memory, and its barriers cost more than they save.
 
 struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    n4: u32, // padded N / 4
 }
 
 override EPILOGUE: u32 = 0u;
 
-const TILE: u32 = 64u;
-const TILE_K: u32 = 16u;
+const ROWS: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;        // [M, K]
-@group(0) @binding(2) var<storage, read> weight: array<f32>;       // [K, N]
-@group(0) @binding(3) var<storage, read> bias: array<f32>;         // [N]
+@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>; // [K, N4]
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;   // [N4]
 @group(0) @binding(4) var<storage, read_write> output: array<f32>; // [M, N]
 
-var<workgroup> a_tile: array<f32, 1024>; // [TILE rows][TILE_K]
-var<workgroup> b_tile: array<f32, 1024>; // [TILE_K][TILE cols]
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) flat: u32) {
+@compute @workgroup_size(16, 4)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let col4 = id.x;
+    let row0 = id.y * ROWS;
     let m = params.m;
-    let n = params.n;
-    let k = params.k;
-    let row0 = wg.y * TILE;
-    let col0 = wg.x * TILE;
-    var acc: array<vec4<f32>, 4>;
-
-    for (var k0 = 0u; k0 < k; k0 += TILE_K) {
-        for (var e = flat; e < TILE * TILE_K; e += 256u) {
-            let ar = row0 + e / TILE_K;
-            let ak = k0 + e % TILE_K;
-            var a = 0.0;
-            if (ar < m && ak < k) {
-                a = input[ar * k + ak];
-            }
-            a_tile[e] = a;
-            let bk = k0 + e / TILE;
-            let bc = col0 + e % TILE;
-            var b = 0.0;
-            if (bk < k && bc < n) {
-                b = weight[bk * n + bc];
-            }
-            b_tile[e] = b;
-        }
-        workgroupBarrier();
-        for (var kk = 0u; kk < TILE_K; kk++) {
-            let bi = kk * TILE + lid.x * 4u;
-            let b = vec4<f32>(b_tile[bi], b_tile[bi + 1u], b_tile[bi + 2u], b_tile[bi + 3u]);
-            for (var i = 0u; i < 4u; i++) {
-                acc[i] += a_tile[(lid.y * 4u + i) * TILE_K + kk] * b;
-            }
-        }
-        workgroupBarrier();
+    let k_len = params.k;
+    let n4 = params.n4;
+    if (col4 >= n4 || row0 >= m) {
+        return;
     }
-
-    for (var i = 0u; i < 4u; i++) {
-        let row = row0 + lid.y * 4u + i;
+    // Rows past M repeat the last row: their results are computed but never stored.
+    var base: array<u32, 8>;
+    for (var i = 0u; i < ROWS; i++) {
+        base[i] = min(row0 + i, m - 1u) * k_len;
+    }
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    for (var k = 0u; k < k_len; k++) {
+        let w = weight[k * n4 + col4];
+        acc0 += input[base[0] + k] * w;
+        acc1 += input[base[1] + k] * w;
+        acc2 += input[base[2] + k] * w;
+        acc3 += input[base[3] + k] * w;
+        acc4 += input[base[4] + k] * w;
+        acc5 += input[base[5] + k] * w;
+        acc6 += input[base[6] + k] * w;
+        acc7 += input[base[7] + k] * w;
+    }
+    let b = bias[col4];
+    let acc = array<vec4<f32>, 8>(acc0 + b, acc1 + b, acc2 + b, acc3 + b, acc4 + b, acc5 + b, acc6 + b, acc7 + b);
+    for (var i = 0u; i < ROWS; i++) {
+        let row = row0 + i;
         if (row >= m) {
             break;
         }
         for (var j = 0u; j < 4u; j++) {
-            let col = col0 + lid.x * 4u + j;
-            if (col >= n) {
+            let col = col4 * 4u + j;
+            if (col >= params.n) {
                 break;
             }
-            var y = acc[i][j] + bias[col];
-            let at = row * n + col;
+            var y = acc[i][j];
+            let at = row * params.n + col;
             if (EPILOGUE == 1u) {
                 y = gelu(y);
             } else if (EPILOGUE == 2u) {

@@ -1,6 +1,7 @@
-//! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, tiled 64x64, with
-//! GELU or a residual accumulation fused into the store. PyTorch's `[N, K]` weight is stored
-//! transposed, `[K, N]`, so a tile row is contiguous.
+//! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, register-blocked
+//! 8 rows x 4 columns per invocation, with GELU or a residual accumulation fused into the store.
+//! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
+//! padded alike, so every column block is one aligned vec4.
 
 use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
@@ -10,7 +11,9 @@ pub fn source() -> String {
     format!("{GELU_WGSL}{}", include_str!("linear.wgsl"))
 }
 
-const TILE: u32 = 64;
+/// Output columns and rows per workgroup: 16 x 4 invocations of 4 columns x 8 rows.
+const BLOCK_COLS: u32 = 64;
+const BLOCK_ROWS: u32 = 32;
 
 /// What happens to `x W^T + b` before it is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,17 +30,29 @@ struct Params {
     m: u32,
     n: u32,
     k: u32,
-    _pad: u32,
+    n4: u32,
 }
 
-/// PyTorch `[N, K]` to the kernel's `[K, N]`.
+fn padded(n: usize) -> usize {
+    n.div_ceil(4) * 4
+}
+
+/// PyTorch `[N, K]` to the kernel's `[K, N]`, each row padded with zeros to a multiple of 4.
 pub fn pack_weight(weight: &[f32], n: usize, k: usize) -> Vec<f32> {
-    let mut packed = vec![0f32; weight.len()];
+    let stride = padded(n);
+    let mut packed = vec![0f32; k * stride];
     for r in 0..n {
         for c in 0..k {
-            packed[c * n + r] = weight[r * k + c];
+            packed[c * stride + r] = weight[r * k + c];
         }
     }
+    packed
+}
+
+/// The bias padded with zeros to a multiple of 4.
+pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
+    let mut packed = bias.to_vec();
+    packed.resize(padded(bias.len()), 0.0);
     packed
 }
 
@@ -57,7 +72,7 @@ impl Linear {
         }
     }
 
-    /// `weight` packed by [`pack_weight`].
+    /// `weight` and `bias` packed by [`pack_weight`] and [`pack_bias`].
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
@@ -71,14 +86,14 @@ impl Linear {
             Epilogue::Gelu => (&self.kernels[1], "linear+gelu"),
             Epilogue::Accumulate => (&self.kernels[2], "linear+residual"),
         };
-        let grid = [n.div_ceil(TILE), m.div_ceil(TILE), 1];
-        kernel.bind(
-            ctx,
-            label,
-            &Params { m, n, k, _pad: 0 },
-            &[input, weight, bias, output],
-            grid,
-        )
+        let grid = [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1];
+        let params = Params {
+            m,
+            n,
+            k,
+            n4: n.div_ceil(4),
+        };
+        kernel.bind(ctx, label, &params, &[input, weight, bias, output], grid)
     }
 }
 
