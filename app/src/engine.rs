@@ -1,7 +1,16 @@
 //! The app's only door to the GPU engine: plain data in, plain data out, no wgpu types.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use gpu::GpuContext;
+use gpu::model::predictions::top_k;
+use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
+use gpu::model::{InternImage, SafetensorsWeights};
 use gpu::ops::dcnv3;
+
+/// The network's input side.
+pub const INPUT_SIZE: u32 = 224;
 
 /// The adapter as the page shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,10 +31,31 @@ pub struct KernelCheck {
     pub millis: f64,
 }
 
+/// The loaded model, as the page describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelView {
+    pub source: String,
+    pub description: String,
+    pub classes: usize,
+    pub parameters: usize,
+    pub dispatches: usize,
+    pub gflops: f64,
+}
+
+/// One classified image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// (label, probability), best first.
+    pub top: Vec<(String, f32)>,
+    pub millis: f64,
+    /// The network's input, un-normalised, as RGBA [INPUT_SIZE, INPUT_SIZE, 4].
+    pub preview_rgba: Vec<u8>,
+}
+
 /// The bound the kernel is held to against its f64 CPU reference, as in the engine's tests.
 pub const DCNV3_TOLERANCE: f64 = 1e-5;
 
-/// Why the engine could not start, in words a person can act on.
+/// Why the engine failed, in words a person can act on.
 pub fn describe(error: &gpu::Error) -> String {
     match error {
         gpu::Error::WebGpuUnavailable => {
@@ -38,19 +68,35 @@ pub fn describe(error: &gpu::Error) -> String {
             "WebGPU is present but offered no adapter ({detail}). Check that hardware \
              acceleration is on, or try another browser."
         ),
+        gpu::Error::Weights(detail) => format!("These weights cannot be used: {detail}."),
+        gpu::Error::Image(detail) => {
+            format!("This file is not an image the page can read (JPEG, PNG or WebP): {detail}.")
+        }
+        gpu::Error::Unsupported(detail) => format!("This model is not supported: {detail}."),
         other => format!("The GPU engine failed: {other}. Reloading the page may help."),
     }
 }
 
+struct LoadedModel {
+    network: InternImage,
+    labels: Option<Vec<String>>,
+}
+
+/// Every method takes `&self`: the page shares one engine between concurrent tasks. A run holds
+/// its own handle on the model, so loading other weights meanwhile never disturbs it.
 pub struct Engine {
     ctx: GpuContext,
+    model: RefCell<Option<Rc<LoadedModel>>>,
 }
 
 impl Engine {
     pub async fn open() -> Result<Self, String> {
         GpuContext::new()
             .await
-            .map(|ctx| Self { ctx })
+            .map(|ctx| Self {
+                ctx,
+                model: RefCell::new(None),
+            })
             .map_err(|e| describe(&e))
     }
 
@@ -85,6 +131,87 @@ impl Engine {
             millis: now_ms() - started,
         })
     }
+
+    /// Replaces the model with the one in `bytes` (safetensors, config in the metadata). On
+    /// failure the previous model stays loaded.
+    pub fn load_weights(&self, source: &str, bytes: &[u8]) -> Result<ModelView, String> {
+        let weights = SafetensorsWeights::parse(bytes).map_err(|e| describe(&e))?;
+        let size = [INPUT_SIZE, INPUT_SIZE];
+        let network = InternImage::new(&self.ctx, &weights.config, &weights, size)
+            .map_err(|e| describe(&e))?;
+        let config = &weights.config;
+        let view = ModelView {
+            source: source.to_owned(),
+            description: weights.description.clone().unwrap_or_else(|| {
+                format!(
+                    "InternImage with {} channels and depths {:?} (the file does not say what it was trained on)",
+                    config.channels, config.depths
+                )
+            }),
+            classes: config.num_classes as usize,
+            parameters: config
+                .expected_tensors()
+                .iter()
+                .filter(|(name, _)| !name.contains("running_"))
+                .map(|(_, shape)| shape.iter().product::<usize>())
+                .sum(),
+            dispatches: network.dispatch_count(),
+            gflops: network.flops() as f64 / 1e9,
+        };
+        self.model.replace(Some(Rc::new(LoadedModel {
+            network,
+            labels: weights.labels,
+        })));
+        Ok(view)
+    }
+
+    /// Decodes, preprocesses and classifies an image file.
+    pub async fn classify(&self, image_bytes: &[u8]) -> Result<Prediction, String> {
+        let model = self
+            .model
+            .borrow()
+            .clone()
+            .ok_or("No model is loaded yet.")?;
+        let image = decode(image_bytes).map_err(|e| describe(&e))?;
+        let input = preprocess(&image, INPUT_SIZE);
+        let started = now_ms();
+        let logits = model
+            .network
+            .run(&self.ctx, &input)
+            .await
+            .map_err(|e| describe(&e))?;
+        let millis = now_ms() - started;
+        let top = top_k(&logits, 5)
+            .into_iter()
+            .map(|(class, p)| {
+                let label = model
+                    .labels
+                    .as_ref()
+                    .map_or_else(|| format!("class {class}"), |l| l[class].clone());
+                (label, p)
+            })
+            .collect();
+        Ok(Prediction {
+            top,
+            millis,
+            preview_rgba: to_rgba(&input),
+        })
+    }
+}
+
+/// The normalised `[H, W, 3]` input back to displayable RGBA.
+fn to_rgba(input: &[f32]) -> Vec<u8> {
+    input
+        .chunks_exact(3)
+        .flat_map(|rgb| {
+            let channel = |c: usize| {
+                ((rgb[c] * STD[c] + MEAN[c]) * 255.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            };
+            [channel(0), channel(1), channel(2), 255]
+        })
+        .collect()
 }
 
 fn now_ms() -> f64 {

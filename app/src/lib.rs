@@ -1,11 +1,20 @@
-//! The page. Components only; GPU work goes through [`engine`].
+//! The page. Components and page state only; GPU work goes through [`engine`].
 
 pub mod engine;
 
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use leptos::ev::{DragEvent, Event};
+use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::{Clamped, JsCast};
 
-use engine::{AdapterView, Engine, KernelCheck};
+use engine::{AdapterView, Engine, INPUT_SIZE, KernelCheck, ModelView, Prediction};
+
+/// Served by `cargo xtask serve` (which makes it when missing) beside the app.
+const DEFAULT_WEIGHTS: &str = "public/weights/default.safetensors";
 
 /// Where the page is in its start-up.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,18 +25,50 @@ enum Phase {
     Failed(String),
 }
 
+#[derive(Clone, Debug, PartialEq)]
+enum ModelState {
+    Waiting,
+    Loading(String),
+    Loaded(ModelView),
+    Failed {
+        message: String,
+        previous: Option<ModelView>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum PredictionState {
+    Idle,
+    Running(String),
+    Done {
+        name: String,
+        prediction: Prediction,
+    },
+    Failed(String),
+}
+
+/// Set once the adapter is found; shared by every task of the page.
+type SharedEngine = Rc<OnceCell<Engine>>;
+
 #[component]
 pub fn App() -> impl IntoView {
+    let engine: SharedEngine = Rc::new(OnceCell::new());
     let (phase, set_phase) = signal(Phase::Searching);
     let (checks, set_checks) = signal(Vec::<KernelCheck>::new());
+    let (model, set_model) = signal(ModelState::Waiting);
+    let (prediction, set_prediction) = signal(PredictionState::Idle);
+    let canvas = NodeRef::<Canvas>::new();
 
+    let startup = engine.clone();
     spawn_local(async move {
-        let engine = match Engine::open().await {
-            Ok(engine) => engine,
+        let opened = match Engine::open().await {
+            Ok(opened) => opened,
             Err(message) => return set_phase.set(Phase::Failed(message)),
         };
-        let adapter = engine.adapter();
+        let adapter = opened.adapter();
+        let engine = startup.get_or_init(|| opened);
         set_phase.set(Phase::Checking(adapter.clone()));
+        load_default_weights(engine, set_model).await;
         for level in 0..4 {
             match engine.check_dcnv3_level(level).await {
                 Ok(check) => set_checks.update(|rows| rows.push(check)),
@@ -37,15 +78,188 @@ pub fn App() -> impl IntoView {
         set_phase.set(Phase::Ready(adapter));
     });
 
+    let on_image: Rc<dyn Fn(web_sys::File)> = {
+        let engine = engine.clone();
+        Rc::new(move |file: web_sys::File| {
+            let engine = engine.clone();
+            spawn_local(classify_file(engine, file, set_prediction, canvas));
+        })
+    };
+    let on_weights: Rc<dyn Fn(web_sys::File)> = {
+        let engine = engine.clone();
+        Rc::new(move |file: web_sys::File| {
+            let engine = engine.clone();
+            spawn_local(load_weights_file(engine, file, model, set_model));
+        })
+    };
+
     view! {
         <header>
             <h1>"InternImage explorer"</h1>
-            <p class="tagline">"DCNv3 deformable convolution, running on WebGPU in this tab."</p>
+            <p class="tagline">"The InternImage classifier and its DCNv3 deformable convolutions, running on WebGPU in this tab."</p>
         </header>
         <main>
             <AdapterPanel phase=phase />
+            <ModelPanel model=model on_file=on_weights />
+            <ImagePanel model=model prediction=prediction canvas=canvas on_file=on_image />
             <ChecksTable phase=phase checks=checks />
         </main>
+    }
+}
+
+async fn load_default_weights(engine: &Engine, set_model: WriteSignal<ModelState>) {
+    set_model.set(ModelState::Loading(DEFAULT_WEIGHTS.into()));
+    let fetched = async {
+        let response = gloo::net::http::Request::get(DEFAULT_WEIGHTS)
+            .send()
+            .await
+            .map_err(|e| format!("The default weights could not be fetched: {e}."))?;
+        if !response.ok() {
+            return Err(format!(
+                "No default weights are served here ({} {}). Drop a .safetensors file below.",
+                response.status(),
+                response.status_text()
+            ));
+        }
+        response
+            .binary()
+            .await
+            .map_err(|e| format!("The default weights download broke off: {e}."))
+    };
+    let result = match fetched.await {
+        Ok(bytes) => engine.load_weights("default weights", &bytes),
+        Err(message) => Err(message),
+    };
+    set_model.set(match result {
+        Ok(view) => ModelState::Loaded(view),
+        Err(message) => ModelState::Failed {
+            message,
+            previous: None,
+        },
+    });
+}
+
+async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(file.clone()))
+        .await
+        .map_err(|e| format!("The file could not be read: {e}."))
+}
+
+async fn load_weights_file(
+    engine: SharedEngine,
+    file: web_sys::File,
+    model: ReadSignal<ModelState>,
+    set_model: WriteSignal<ModelState>,
+) {
+    let previous = match model.get_untracked() {
+        ModelState::Loaded(view) => Some(view),
+        ModelState::Failed { previous, .. } => previous,
+        _ => None,
+    };
+    set_model.set(ModelState::Loading(file.name()));
+    let result = match read_file(&file).await {
+        Ok(bytes) => match engine.get() {
+            Some(engine) => engine.load_weights(&file.name(), &bytes),
+            None => Err("The GPU engine is not running.".into()),
+        },
+        Err(message) => Err(message),
+    };
+    set_model.set(match result {
+        Ok(view) => ModelState::Loaded(view),
+        Err(message) => ModelState::Failed {
+            message: format!("{}: {message}", file.name()),
+            previous,
+        },
+    });
+}
+
+async fn classify_file(
+    engine: SharedEngine,
+    file: web_sys::File,
+    set_prediction: WriteSignal<PredictionState>,
+    canvas: NodeRef<Canvas>,
+) {
+    let name = file.name();
+    set_prediction.set(PredictionState::Running(name.clone()));
+    let bytes = match read_file(&file).await {
+        Ok(bytes) => bytes,
+        Err(message) => return set_prediction.set(PredictionState::Failed(message)),
+    };
+    let result = match engine.get() {
+        Some(engine) => engine.classify(&bytes).await,
+        None => Err("The GPU engine is not running.".into()),
+    };
+    match result {
+        Ok(prediction) => {
+            draw_preview(canvas, &prediction.preview_rgba);
+            set_prediction.set(PredictionState::Done { name, prediction });
+        }
+        Err(message) => set_prediction.set(PredictionState::Failed(format!("{name}: {message}"))),
+    }
+}
+
+fn draw_preview(canvas: NodeRef<Canvas>, rgba: &[u8]) {
+    let Some(canvas) = canvas.get_untracked() else {
+        return;
+    };
+    let context = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+    let image =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), INPUT_SIZE, INPUT_SIZE);
+    if let (Some(context), Ok(image)) = (context, image) {
+        let _ = context.put_image_data(&image, 0.0, 0.0);
+    }
+}
+
+/// The first file of a file input's change event or of a drop.
+fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
+    files.and_then(|f| f.get(0))
+}
+
+#[component]
+fn FileDrop(
+    label: &'static str,
+    hint: &'static str,
+    accept: &'static str,
+    testid: &'static str,
+    on_file: Rc<dyn Fn(web_sys::File)>,
+) -> impl IntoView {
+    let (dragging, set_dragging) = signal(false);
+    let on_change = {
+        let on_file = on_file.clone();
+        move |ev: Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            if let Some(file) = first_file(input.files()) {
+                on_file(file);
+            }
+            input.set_value("");
+        }
+    };
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        set_dragging.set(false);
+        if let Some(file) = first_file(ev.data_transfer().and_then(|d| d.files())) {
+            on_file(file);
+        }
+    };
+    view! {
+        <label
+            class="drop"
+            class:dragging=dragging
+            on:dragover=move |ev: DragEvent| {
+                ev.prevent_default();
+                set_dragging.set(true);
+            }
+            on:dragleave=move |_| set_dragging.set(false)
+            on:drop=on_drop
+        >
+            <span class="drop-label">{label}</span>
+            <span class="hint">{hint}</span>
+            <input type="file" accept=accept data-testid=testid on:change=on_change />
+        </label>
     }
 }
 
@@ -78,6 +292,120 @@ fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
             </section>
         }
         .into_any(),
+    }
+}
+
+#[component]
+fn ModelPanel(model: ReadSignal<ModelState>, on_file: Rc<dyn Fn(web_sys::File)>) -> impl IntoView {
+    let describe = |view: ModelView| {
+        view! {
+            <dl data-testid="model-info">
+                <dt>"Weights"</dt><dd>{view.source}</dd>
+                <dt>"What it is"</dt><dd class="plain" data-testid="model-description">{view.description}</dd>
+                <dt>"Size"</dt>
+                <dd>{format!("{:.2} M parameters, {} classes", view.parameters as f64 / 1e6, view.classes)}</dd>
+                <dt>"Forward pass"</dt>
+                <dd>{format!("{} GPU dispatches, {:.2} GFLOP per image", view.dispatches, view.gflops)}</dd>
+            </dl>
+        }
+    };
+    view! {
+        <section class="panel" data-testid="model">
+            <h2>"Model"</h2>
+            {move || match model.get() {
+                ModelState::Waiting => view! { <p class="hint">"Waiting for the GPU…"</p> }.into_any(),
+                ModelState::Loading(name) => view! {
+                    <p aria-live="polite" data-testid="model-loading">{format!("Loading {name}…")}</p>
+                }
+                .into_any(),
+                ModelState::Loaded(view) => describe(view).into_any(),
+                ModelState::Failed { message, previous } => view! {
+                    <p class="error-text" role="alert" data-testid="model-error">{message}</p>
+                    {previous.map(|view| view! {
+                        <p class="hint">"Still loaded:"</p>
+                        {describe(view)}
+                    })}
+                }
+                .into_any(),
+            }}
+            <FileDrop
+                label="Load other weights"
+                hint="Drop or choose a .safetensors file with the model config in its metadata"
+                accept=".safetensors"
+                testid="weights-input"
+                on_file=on_file
+            />
+        </section>
+    }
+}
+
+#[component]
+fn ImagePanel(
+    model: ReadSignal<ModelState>,
+    prediction: ReadSignal<PredictionState>,
+    canvas: NodeRef<Canvas>,
+    on_file: Rc<dyn Fn(web_sys::File)>,
+) -> impl IntoView {
+    let loaded = move || {
+        matches!(
+            model.get(),
+            ModelState::Loaded(_)
+                | ModelState::Failed {
+                    previous: Some(_),
+                    ..
+                }
+        )
+    };
+    let has_preview = move || matches!(prediction.get(), PredictionState::Done { .. });
+    view! {
+        <section class="panel" data-testid="classify" hidden=move || !loaded()>
+            <h2>"Classify an image"</h2>
+            <div class="classify">
+                <div>
+                    <FileDrop
+                        label="Choose or drop an image"
+                        hint="JPEG, PNG or WebP, any size: the shorter side is scaled to 224 and the centre cropped"
+                        accept="image/*"
+                        testid="image-input"
+                        on_file=on_file
+                    />
+                    <figure hidden=move || !has_preview()>
+                        <canvas node_ref=canvas width=INPUT_SIZE height=INPUT_SIZE data-testid="preview"
+                            aria-label="The image as the network sees it"></canvas>
+                        <figcaption>"As the network sees it (224×224)"</figcaption>
+                    </figure>
+                </div>
+                <div class="prediction">
+                    {move || match prediction.get() {
+                        PredictionState::Idle => view! { <p class="hint">"No image yet."</p> }.into_any(),
+                        PredictionState::Running(name) => view! {
+                            <p aria-live="polite" data-testid="classifying">{format!("Classifying {name}…")}</p>
+                        }
+                        .into_any(),
+                        PredictionState::Failed(message) => view! {
+                            <p class="error-text" role="alert" data-testid="image-error">{message}</p>
+                        }
+                        .into_any(),
+                        PredictionState::Done { name, prediction } => view! {
+                            <h3>{name}</h3>
+                            <ol class="top5" data-testid="top5">
+                                {prediction.top.into_iter().map(|(label, p)| view! {
+                                    <li data-testid="top5-row">
+                                        <span class="label">{label}</span>
+                                        <span class="bar" style=format!("width: {:.1}%", p * 100.0)></span>
+                                        <span class="num">{format!("{:.1} %", p * 100.0)}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                            <p class="hint" data-testid="forward-time">
+                                {format!("Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits read back)", prediction.millis)}
+                            </p>
+                        }
+                        .into_any(),
+                    }}
+                </div>
+            </div>
+        </section>
     }
 }
 

@@ -248,8 +248,14 @@ fn seeded_weights(variant: Variant, seed: u64, output: &Path) -> Result<(), Stri
         Variant::T => ModelConfig::internimage_t(),
         Variant::Tiny => ModelConfig::test_tiny(),
     };
-    let bytes = to_safetensors(&config, &SeededWeights::new(&config, seed), None)
-        .map_err(|e| e.to_string())?;
+    let description = format!(
+        "InternImage ({} channels, depths {:?}) with seeded random weights (seed {seed}): \
+         the real network runs, but its predictions and offsets mean nothing",
+        config.channels, config.depths
+    );
+    let seeded = SeededWeights::new(&config, seed);
+    let bytes =
+        to_safetensors(&config, &seeded, None, Some(&description)).map_err(|e| e.to_string())?;
     std::fs::write(output, &bytes)
         .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     println!(

@@ -85,10 +85,11 @@ dual_test! {
         let case = model_case("tiny");
         let seeded = SeededWeights::new(&case.config, case.weight_seed);
         let labels: Vec<String> = (0..10).map(|i| format!("shape {i}")).collect();
-        let bytes = to_safetensors(&case.config, &seeded, Some(&labels)).unwrap();
+        let bytes = to_safetensors(&case.config, &seeded, Some(&labels), Some("seeded")).unwrap();
         let file = SafetensorsWeights::parse(&bytes).unwrap();
         assert_eq!(file.config, case.config);
         assert_eq!(file.labels.as_deref(), Some(&labels[..]));
+        assert_eq!(file.description.as_deref(), Some("seeded"));
         let direct = InternImage::new(&ctx, &case.config, &seeded, [224, 224]).unwrap();
         let loaded = InternImage::new(&ctx, &file.config, &file, [224, 224]).unwrap();
         assert_eq!(direct.run(&ctx, &case.image).await.unwrap(), loaded.run(&ctx, &case.image).await.unwrap());

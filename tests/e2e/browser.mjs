@@ -49,6 +49,25 @@ export class AppPage {
     return this.page.getByTestId('adapter-name');
   }
 
+  modelDescription() {
+    return this.page.getByTestId('model-description');
+  }
+
+  async chooseImage(path) {
+    await this.page.getByTestId('image-input').setInputFiles(path);
+  }
+
+  /// The top-5 rows as { label, percent } once a classification is shown.
+  async top5() {
+    await this.page.getByTestId('top5').waitFor({ timeout: 300_000 });
+    return this.page.getByTestId('top5-row').evaluateAll((rows) =>
+      rows.map((row) => ({
+        label: row.querySelector('.label').textContent,
+        percent: Number(row.querySelector('.num').textContent.replace('%', '')),
+      })),
+    );
+  }
+
   errorPanel() {
     return this.page.getByTestId('error');
   }

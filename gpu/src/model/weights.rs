@@ -21,6 +21,8 @@ pub struct SafetensorsWeights<'a> {
     pub config: ModelConfig,
     /// Class names, when the file's metadata carries them (key `labels`, a JSON array).
     pub labels: Option<Vec<String>>,
+    /// What these weights are, in words (key `description`), when the file says.
+    pub description: Option<String>,
 }
 
 fn weights_error(message: impl Into<String>) -> Error {
@@ -58,10 +60,12 @@ impl<'a> SafetensorsWeights<'a> {
                 config.num_classes
             )));
         }
+        let description = metadata.get("description").cloned();
         Ok(Self {
             file,
             config,
             labels,
+            description,
         })
     }
 }
@@ -153,12 +157,13 @@ impl WeightSource for SeededWeights {
     }
 }
 
-/// Serialises every tensor of `config` from `source` as an f32 safetensors file with the config
-/// (and labels, if given) in its metadata.
+/// Serialises every tensor of `config` from `source` as an f32 safetensors file with the config,
+/// and the labels and description if given, in its metadata.
 pub fn to_safetensors(
     config: &ModelConfig,
     source: &dyn WeightSource,
     labels: Option<&[String]>,
+    description: Option<&str>,
 ) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = config
         .expected_tensors()
@@ -185,6 +190,9 @@ pub fn to_safetensors(
             "labels".into(),
             serde_json::to_string(labels).expect("labels serialise"),
         );
+    }
+    if let Some(description) = description {
+        metadata.insert("description".into(), description.to_owned());
     }
     safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error(e.to_string()))
 }

@@ -1,0 +1,77 @@
+// Classifying images with the default weights, and what happens with bad files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openApp } from './browser.mjs';
+
+const samples = fileURLToPath(new URL('../../public/samples/', import.meta.url));
+const defaultWeights = fileURLToPath(new URL('../../public/weights/default.safetensors', import.meta.url));
+
+test('a sample photograph is classified: top-5, preview and forward time', async () => {
+  const app = await openApp();
+  try {
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    assert.match(await app.modelDescription().textContent(), /seeded random weights/, 'the page says the weights are random');
+    await app.chooseImage(`${samples}coffee.jpg`);
+    const rows = await app.top5();
+    assert.equal(rows.length, 5);
+    const probabilities = rows.map((r) => r.percent);
+    assert.ok(rows.every((r) => /^class \d+$/.test(r.label)), 'seeded weights carry no labels');
+    assert.ok(probabilities.every((p, i) => i === 0 || p <= probabilities[i - 1]), `sorted: ${probabilities}`);
+    assert.ok(probabilities.reduce((a, b) => a + b) <= 100.5);
+    assert.match(await app.page.getByTestId('forward-time').textContent(), /Forward pass on the GPU: \d+ ms/);
+    assert.ok(await app.page.getByTestId('preview').isVisible(), 'the preprocessed image is shown');
+    const painted = await app.page.getByTestId('preview').evaluate((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return new Set(Array.from(d.filter((_, i) => i % 4 === 0))).size;
+    });
+    assert.ok(painted > 50, `the preview holds an image (${painted} distinct red values)`);
+    console.log(`screenshot: ${await app.screenshot('classify-coffee')}`);
+    assert.deepEqual(app.consoleErrors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a file that is not an image gives a clear error and the page keeps working', async () => {
+  const app = await openApp();
+  try {
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    await app.page.getByTestId('image-input').setInputFiles({
+      name: 'holiday.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a JPEG'),
+    });
+    const error = app.page.getByTestId('image-error');
+    await error.waitFor({ timeout: 60_000 });
+    assert.match(await error.textContent(), /holiday\.jpg: This file is not an image the page can read/);
+    console.log(`screenshot: ${await app.screenshot('classify-broken-image')}`);
+    await app.chooseImage(`${samples}chelsea-the-cat.jpg`);
+    assert.equal((await app.top5()).length, 5, 'a good image still works afterwards');
+  } finally {
+    await app.close();
+  }
+});
+
+test('truncated weights are refused with a message, and the loaded model stays', async () => {
+  const app = await openApp();
+  try {
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    const bytes = readFileSync(defaultWeights);
+    await app.page.getByTestId('weights-input').setInputFiles({
+      name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: bytes.subarray(0, 5000),
+    });
+    const error = app.page.getByTestId('model-error');
+    await error.waitFor({ timeout: 60_000 });
+    assert.match(await error.textContent(), /truncated\.safetensors: These weights cannot be used/);
+    assert.ok(await app.modelDescription().isVisible(), 'the previous model is still described');
+    await app.page.getByTestId('weights-input').setInputFiles({
+      name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('{"hello": 1}'),
+    });
+    await app.page.getByText('notes.safetensors: These weights cannot be used').waitFor({ timeout: 60_000 });
+    console.log(`screenshot: ${await app.screenshot('weights-truncated')}`);
+    await app.chooseImage(`${samples}rocket.jpg`);
+    assert.equal((await app.top5()).length, 5, 'classification still works with the kept model');
+  } finally {
+    await app.close();
+  }
+});
