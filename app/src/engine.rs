@@ -2,10 +2,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use gpu::GpuContext;
 use gpu::model::predictions::top_k;
 use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
+use gpu::model::sampling::LayerSampling;
 use gpu::model::{InternImage, SafetensorsWeights};
 use gpu::ops::dcnv3;
 
@@ -50,6 +52,8 @@ pub struct Prediction {
     pub millis: f64,
     /// The network's input, un-normalised, as RGBA [INPUT_SIZE, INPUT_SIZE, 4].
     pub preview_rgba: Vec<u8>,
+    /// Where every DCNv3 layer sampled for this image, first layer first.
+    pub sampling: Arc<Vec<LayerSampling>>,
 }
 
 /// The bound the kernel is held to against its f64 CPU reference, as in the engine's tests.
@@ -165,7 +169,7 @@ impl Engine {
         Ok(view)
     }
 
-    /// Decodes, preprocesses and classifies an image file.
+    /// Decodes, preprocesses and classifies an image file, keeping every layer's sampling.
     pub async fn classify(&self, image_bytes: &[u8]) -> Result<Prediction, String> {
         let model = self
             .model
@@ -175,9 +179,9 @@ impl Engine {
         let image = decode(image_bytes).map_err(|e| describe(&e))?;
         let input = preprocess(&image, INPUT_SIZE);
         let started = now_ms();
-        let logits = model
+        let (logits, sampling) = model
             .network
-            .run(&self.ctx, &input)
+            .run_with_all_sampling(&self.ctx, &input)
             .await
             .map_err(|e| describe(&e))?;
         let millis = now_ms() - started;
@@ -195,6 +199,7 @@ impl Engine {
             top,
             millis,
             preview_rgba: to_rgba(&input),
+            sampling: Arc::new(sampling),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The page. Components and page state only; GPU work goes through [`engine`].
 
 pub mod engine;
+pub mod explore;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -58,6 +59,10 @@ pub fn App() -> impl IntoView {
     let (model, set_model) = signal(ModelState::Waiting);
     let (prediction, set_prediction) = signal(PredictionState::Idle);
     let canvas = NodeRef::<Canvas>::new();
+    let sampling = Signal::derive(move || match prediction.get() {
+        PredictionState::Done { prediction, .. } => Some(prediction.sampling),
+        _ => None,
+    });
 
     let startup = engine.clone();
     spawn_local(async move {
@@ -102,6 +107,7 @@ pub fn App() -> impl IntoView {
             <AdapterPanel phase=phase />
             <ModelPanel model=model on_file=on_weights />
             <ImagePanel model=model prediction=prediction canvas=canvas on_file=on_image />
+            <explore::ExplorePanel sampling=sampling preview=canvas />
             <ChecksTable phase=phase checks=checks />
         </main>
     }

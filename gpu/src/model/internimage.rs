@@ -503,6 +503,31 @@ impl InternImage {
         Ok((logits, records))
     }
 
+    /// Runs the network and returns the logits with the sampling of every DCNv3 layer.
+    pub async fn run_with_all_sampling(
+        &self,
+        ctx: &GpuContext,
+        image: &[f32],
+    ) -> Result<(Vec<f32>, Vec<super::sampling::LayerSampling>)> {
+        let every: Vec<usize> = (0..self.dcn_layers.len()).collect();
+        let (logits, records) = self.run_with_sampling(ctx, image, &every).await?;
+        let layers = self
+            .dcn_layers
+            .iter()
+            .zip(records)
+            .map(|(layer, records)| super::sampling::LayerSampling {
+                level: layer.level,
+                block: layer.block,
+                stride: layer.stride,
+                height: layer.shape.height,
+                width: layer.shape.width,
+                groups: layer.shape.groups,
+                records,
+            })
+            .collect();
+        Ok((logits, layers))
+    }
+
     /// The output of `level` after the last run, `[h, w, C]` after the level's norm.
     pub async fn level_output(
         &self,

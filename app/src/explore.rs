@@ -1,0 +1,235 @@
+//! The sampling explorer: for a chosen point of the image and a chosen DCNv3 layer, the 9
+//! sampling points of each group, coloured by group and sized by modulation weight, over the
+//! regular 3x3 grid the layer would sample without offsets.
+
+use std::sync::Arc;
+
+use gpu::model::sampling::{LayerSampling, SamplePoint};
+use leptos::ev::{KeyboardEvent, MouseEvent};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::engine::INPUT_SIZE;
+
+/// The overlay shows the 224x224 input at this scale.
+const SCALE: f64 = 2.0;
+
+/// A distinct hue per group, as CSS.
+pub fn group_colour(group: u32, groups: u32) -> String {
+    format!(
+        "hsl({:.0}, 85%, 50%)",
+        360.0 * f64::from(group) / f64::from(groups.max(1))
+    )
+}
+
+#[component]
+pub fn ExplorePanel(
+    sampling: Signal<Option<Arc<Vec<LayerSampling>>>>,
+    preview: NodeRef<Canvas>,
+) -> impl IntoView {
+    let (layer, set_layer) = signal(0usize);
+    let (group, set_group) = signal(None::<u32>);
+    let (point, set_point) = signal((INPUT_SIZE as f32 / 2.0, INPUT_SIZE as f32 / 2.0));
+    let overlay = NodeRef::<Canvas>::new();
+    let current = move || {
+        sampling
+            .get()
+            .and_then(|layers| layers.get(layer.get()).cloned())
+    };
+    // What the overlay drew, for people and tests alike: [group, k, x, y, m] in image pixels.
+    let drawn = Memo::new(move |_| {
+        let Some(l) = current() else {
+            return Vec::new();
+        };
+        let (x, y) = point.get();
+        let (column, row) = l.pixel_at(x, y);
+        l.points(column, row, group.get())
+    });
+
+    Effect::new(move |_| {
+        let points = drawn.get();
+        let layer = current();
+        if let (Some(canvas), Some(preview), Some(layer)) = (overlay.get(), preview.get(), layer) {
+            draw(&canvas, &preview, &layer, &points, point.get());
+        }
+    });
+
+    // The model puts pixel centres at integers: canvas pixel u of image pixel i lies in
+    // [i, i + 1) * SCALE, whose centre is i.
+    let on_click = move |ev: MouseEvent| {
+        let x = f64::from(ev.offset_x()) / SCALE - 0.5;
+        let y = f64::from(ev.offset_y()) / SCALE - 0.5;
+        set_point.set((x as f32, y as f32));
+    };
+    // Arrow keys move the point by one feature pixel of the chosen layer.
+    let on_key = move |ev: KeyboardEvent| {
+        let step = current().map_or(4.0, |l| l.stride as f32);
+        let (dx, dy) = match ev.key().as_str() {
+            "ArrowLeft" => (-step, 0.0),
+            "ArrowRight" => (step, 0.0),
+            "ArrowUp" => (0.0, -step),
+            "ArrowDown" => (0.0, step),
+            _ => return,
+        };
+        ev.prevent_default();
+        let limit = INPUT_SIZE as f32 - 1.0;
+        set_point.update(|(x, y)| {
+            *x = (*x + dx).clamp(0.0, limit);
+            *y = (*y + dy).clamp(0.0, limit);
+        });
+    };
+
+    let layer_options = move || {
+        sampling.get().map_or_else(Vec::new, |layers| {
+            layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let text = format!("level {} · block {} ({}×{}, G={}, stride {})", l.level, l.block, l.width, l.height, l.groups, l.stride);
+                    view! { <option value=i.to_string() selected=move || layer.get() == i>{text}</option> }
+                })
+                .collect_view()
+        })
+    };
+    let group_options = move || {
+        let groups = current().map_or(0, |l| l.groups);
+        (0..groups)
+            .map(|g| view! { <option value=g.to_string() selected=move || group.get() == Some(g)>{format!("group {g}")}</option> })
+            .collect_view()
+    };
+    let summary = move || {
+        let points = drawn.get();
+        let l = current()?;
+        let (column, row) = {
+            let (x, y) = point.get();
+            l.pixel_at(x, y)
+        };
+        let shift: f32 = points
+            .iter()
+            .map(|p| ((p.x - p.regular_x).powi(2) + (p.y - p.regular_y).powi(2)).sqrt())
+            .sum::<f32>()
+            / points.len().max(1) as f32;
+        Some(format!(
+            "Feature pixel ({column}, {row}) = image ({}, {}); {} points; mean shift from the regular grid {shift:.1} image pixels.",
+            column * l.stride,
+            row * l.stride,
+            points.len()
+        ))
+    };
+    let points_json = move || {
+        let points: Vec<String> = drawn
+            .get()
+            .iter()
+            .map(|p| {
+                format!(
+                    "[{},{},{:.3},{:.3},{:.5}]",
+                    p.group, p.point, p.x, p.y, p.weight
+                )
+            })
+            .collect();
+        format!("[{}]", points.join(","))
+    };
+
+    view! {
+        <section class="panel" data-testid="explore" hidden=move || sampling.get().is_none()>
+            <h2>"Where DCNv3 samples"</h2>
+            <p class="hint">
+                "Click the image (or focus it and use the arrow keys) to pick a point. Filled dots: "
+                "the 9 sampling points of each group, coloured by group, their area proportional to "
+                "the modulation weight. Grey rings: the regular 3×3 grid of an ordinary convolution."
+            </p>
+            <div class="explore-controls">
+                <label>"Layer "
+                    <select data-testid="layer-select" on:change=move |ev| {
+                        set_layer.set(event_target_value(&ev).parse().unwrap_or(0));
+                        set_group.set(None);
+                    }>{layer_options}</select>
+                </label>
+                <label>"Groups "
+                    <select data-testid="group-select" on:change=move |ev| {
+                        set_group.set(event_target_value(&ev).parse().ok());
+                    }>
+                        <option value="all" selected=move || group.get().is_none()>"all groups"</option>
+                        {group_options}
+                    </select>
+                </label>
+            </div>
+            <canvas
+                node_ref=overlay
+                width=(f64::from(INPUT_SIZE) * SCALE) as u32
+                height=(f64::from(INPUT_SIZE) * SCALE) as u32
+                tabindex="0"
+                role="img"
+                aria-label="The input image with the sampling points of the chosen layer"
+                data-testid="overlay"
+                data-points=points_json
+                data-point=move || { let (x, y) = point.get(); format!("{x:.1},{y:.1}") }
+                on:click=on_click
+                on:keydown=on_key
+            ></canvas>
+            <p data-testid="explore-summary" aria-live="polite">{summary}</p>
+        </section>
+    }
+}
+
+fn draw(
+    canvas: &web_sys::HtmlCanvasElement,
+    preview: &web_sys::HtmlCanvasElement,
+    layer: &LayerSampling,
+    points: &[SamplePoint],
+    (x, y): (f32, f32),
+) {
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let size = f64::from(INPUT_SIZE) * SCALE;
+    ctx.set_image_smoothing_enabled(false);
+    let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(preview, 0.0, 0.0, size, size);
+    // Dim the photo so the points stand out.
+    ctx.set_fill_style_str("rgba(255, 255, 255, 0.35)");
+    ctx.fill_rect(0.0, 0.0, size, size);
+    let at = |v: f32| (f64::from(v) + 0.5) * SCALE;
+    ctx.set_stroke_style_str("rgba(60, 60, 60, 0.8)");
+    ctx.set_line_width(1.5);
+    for p in points.iter().filter(|p| p.group == points[0].group) {
+        ctx.begin_path();
+        let _ = ctx.arc(
+            at(p.regular_x),
+            at(p.regular_y),
+            5.0,
+            0.0,
+            std::f64::consts::TAU,
+        );
+        ctx.stroke();
+    }
+    for p in points {
+        ctx.set_fill_style_str(&group_colour(p.group, layer.groups));
+        ctx.begin_path();
+        // Area proportional to the weight: a uniform 1/9 gives a 5-pixel radius.
+        let radius = 5.0 * (f64::from(p.weight) * 9.0).sqrt();
+        let _ = ctx.arc(
+            at(p.x),
+            at(p.y),
+            radius.max(1.5),
+            0.0,
+            std::f64::consts::TAU,
+        );
+        ctx.fill();
+    }
+    // The chosen point.
+    ctx.set_stroke_style_str("#111");
+    ctx.set_line_width(2.0);
+    let (cx, cy) = (at(x), at(y));
+    ctx.begin_path();
+    ctx.move_to(cx - 8.0, cy);
+    ctx.line_to(cx + 8.0, cy);
+    ctx.move_to(cx, cy - 8.0);
+    ctx.line_to(cx, cy + 8.0);
+    ctx.stroke();
+}
