@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use gpu::model::sampling::{LayerSampling, SamplePoint};
+use gpu::model::sampling::{Field, FieldPoint, LayerSampling, SamplePoint, receptive_field};
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -46,6 +46,47 @@ pub fn ExplorePanel(
         let (column, row) = l.pixel_at(x, y);
         l.points(column, row, group.get())
     });
+
+    // Paths under 0.01 % of the total are pruned: invisible, and they would make it slow.
+    let fields = Memo::new(move |_| {
+        let layers = sampling.get()?;
+        let top = layer.get();
+        let l = layers.get(top)?;
+        let (x, y) = point.get();
+        let (column, row) = l.pixel_at(x, y);
+        let follow = |field| receptive_field(&layers, top, column, row, field, 1e-4);
+        Some((follow(Field::Deformable), follow(Field::Regular)))
+    });
+    let deformable_canvas = NodeRef::<Canvas>::new();
+    let regular_canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let Some((deformable, regular)) = fields.get() else {
+            return;
+        };
+        if let (Some(preview), Some(d), Some(r)) =
+            (preview.get(), deformable_canvas.get(), regular_canvas.get())
+        {
+            draw_field(&d, &preview, &deformable, "rgba(214, 40, 40, A)");
+            draw_field(&r, &preview, &regular, "rgba(40, 90, 200, A)");
+        }
+    });
+    let field_summary = move |pick: fn(&(Vec<FieldPoint>, Vec<FieldPoint>)) -> &Vec<FieldPoint>| {
+        move || {
+            fields.get().map(|f| {
+                let (count, spread) = spread(pick(&f));
+                format!("{count} locations, spread {spread:.1} px")
+            })
+        }
+    };
+    let field_data = move |pick: fn(&(Vec<FieldPoint>, Vec<FieldPoint>)) -> &Vec<FieldPoint>| {
+        move || {
+            fields.get().map_or_else(String::new, |f| {
+                let (count, spread) = spread(pick(&f));
+                let total: f32 = pick(&f).iter().map(|p| p.weight).sum();
+                format!("{count},{spread:.3},{total:.4}")
+            })
+        }
+    };
 
     Effect::new(move |_| {
         let points = drawn.get();
@@ -169,6 +210,26 @@ pub fn ExplorePanel(
                 on:keydown=on_key
             ></canvas>
             <p data-testid="explore-summary" aria-live="polite">{summary}</p>
+            <h3>"Receptive field through the stack"</h3>
+            <p class="hint">
+                "From the chosen pixel of the chosen layer down to the image: each DCNv3 layer below "
+                "passes its weight on through its sampling points (modulation × bilinear weights). "
+                "Darker means more weight. Beside it, the same stack of ordinary 3×3 convolutions."
+            </p>
+            <div class="fields">
+                <figure>
+                    <canvas node_ref=deformable_canvas width=INPUT_SIZE height=INPUT_SIZE
+                        data-testid="field-deformable" data-field=field_data(|f| &f.0)
+                        role="img" aria-label="Deformable receptive field"></canvas>
+                    <figcaption>"Deformable: " {field_summary(|f| &f.0)}</figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=regular_canvas width=INPUT_SIZE height=INPUT_SIZE
+                        data-testid="field-regular" data-field=field_data(|f| &f.1)
+                        role="img" aria-label="Regular convolution receptive field"></canvas>
+                    <figcaption>"Regular 3×3: " {field_summary(|f| &f.1)}</figcaption>
+                </figure>
+            </div>
         </section>
     }
 }
@@ -232,4 +293,52 @@ fn draw(
     ctx.move_to(cx, cy - 8.0);
     ctx.line_to(cx, cy + 8.0);
     ctx.stroke();
+}
+
+/// Number of locations and the weighted standard deviation of their distance to the centroid.
+fn spread(points: &[FieldPoint]) -> (usize, f32) {
+    let total: f32 = points.iter().map(|p| p.weight).sum();
+    if total <= 0.0 {
+        return (points.len(), 0.0);
+    }
+    let cx = points.iter().map(|p| p.x * p.weight).sum::<f32>() / total;
+    let cy = points.iter().map(|p| p.y * p.weight).sum::<f32>() / total;
+    let var = points
+        .iter()
+        .map(|p| p.weight * ((p.x - cx).powi(2) + (p.y - cy).powi(2)))
+        .sum::<f32>()
+        / total;
+    (points.len(), var.sqrt())
+}
+
+/// The dimmed input with one square per location, its opacity the location's weight relative
+/// to the heaviest. `colour` holds an `A` where the alpha goes.
+fn draw_field(
+    canvas: &web_sys::HtmlCanvasElement,
+    preview: &web_sys::HtmlCanvasElement,
+    points: &[FieldPoint],
+    colour: &str,
+) {
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let size = f64::from(INPUT_SIZE);
+    let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(preview, 0.0, 0.0, size, size);
+    ctx.set_fill_style_str("rgba(255, 255, 255, 0.6)");
+    ctx.fill_rect(0.0, 0.0, size, size);
+    let heaviest = points
+        .iter()
+        .map(|p| p.weight)
+        .fold(0.0f32, f32::max)
+        .max(f32::MIN_POSITIVE);
+    for p in points {
+        let alpha = (p.weight / heaviest).sqrt().clamp(0.05, 1.0);
+        ctx.set_fill_style_str(&colour.replace('A', &format!("{alpha:.3}")));
+        ctx.fill_rect(f64::from(p.x) - 1.5, f64::from(p.y) - 1.5, 4.0, 4.0);
+    }
 }

@@ -50,6 +50,14 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     assert.equal(data.points.length, 72);
     assert.deepEqual([...new Set(data.points.map((p) => p.group))], [0, 1, 2, 3, 4, 5, 6, 7]);
     weightsPerGroup(data.points).forEach((s) => assert.ok(Math.abs(s - 1) < 1e-3));
+    // The receptive field of that pixel, followed down all 5 DCNv3 layers, beside the regular one.
+    const field = async (id) => (await page.getByTestId(id).getAttribute('data-field')).split(',').map(Number);
+    const [count, spread, total] = await field('field-deformable');
+    const [regularCount, regularSpread, regularTotal] = await field('field-regular');
+    assert.ok(count > 9 && spread > 0, `deformable field: ${count} locations, spread ${spread}`);
+    assert.ok(regularCount > 9 && regularSpread > 4, `regular field: ${regularCount} locations, spread ${regularSpread}`);
+    for (const t of [total, regularTotal]) assert.ok(t > 0.5 && t <= 1.0001, `field weight ${t}`);
+    console.log(`fields: deformable ${count} locations spread ${spread} px, regular ${regularCount} spread ${regularSpread} px`);
     console.log(`screenshot: ${await app.screenshot('explore-last-layer-all-groups')}`);
 
     await page.getByTestId('group-select').selectOption('3');

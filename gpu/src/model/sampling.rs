@@ -124,3 +124,185 @@ mod tests {
         assert!(one.iter().all(|p| p.group == 1));
     }
 }
+
+/// One image location of a receptive field, with its share of the total weight.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldPoint {
+    pub x: f32,
+    pub y: f32,
+    pub weight: f32,
+}
+
+/// How a receptive field is followed down the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Through the recorded sampling points, weighted by modulation and bilinear weights.
+    Deformable,
+    /// Through the regular 3x3 grid with equal weights: an ordinary convolution's field.
+    Regular,
+}
+
+/// The receptive field of feature pixel (column, row) of layer `top`, followed back through the
+/// DCNv3 layers `top, top - 1, ..., 0`: every group and point passes on `m / G` of its pixel's
+/// weight to the 4 bilinear corners of its location. Between levels, the stride-2 3x3
+/// convolution spreads pixel q evenly over the 3x3 pixels around 2q of the level below (its
+/// learned weights are not followed); the identity paths of the residual blocks are not followed
+/// either. Paths whose weight falls under `prune` (a fraction of the total) are
+/// dropped at each layer, which keeps it interactive. Returns image pixels, weights summing to
+/// about 1.
+pub fn receptive_field(
+    layers: &[LayerSampling],
+    top: usize,
+    column: u32,
+    row: u32,
+    field: Field,
+    prune: f32,
+) -> Vec<FieldPoint> {
+    use std::collections::HashMap;
+    let mut current: HashMap<(u32, u32), f32> = HashMap::from([((column, row), 1.0)]);
+    for index in (0..=top).rev() {
+        let layer = &layers[index];
+        let mut below: HashMap<(u32, u32), f32> = HashMap::new();
+        let share = 1.0 / layer.groups as f32;
+        for (&(c, r), &weight) in &current {
+            for group in 0..layer.groups {
+                for point in 0..POINTS as u32 {
+                    let (px, py, m) = match field {
+                        Field::Deformable => {
+                            let at = (((r * layer.width + c) * layer.groups + group) as usize
+                                * POINTS
+                                + point as usize)
+                                * SAMPLING_STRIDE;
+                            let rec = &layer.records[at..at + SAMPLING_STRIDE];
+                            (rec[0], rec[1], rec[2])
+                        }
+                        Field::Regular => (
+                            c as f32 + (point / 3) as f32 - 1.0,
+                            r as f32 + (point % 3) as f32 - 1.0,
+                            1.0 / 9.0,
+                        ),
+                    };
+                    spread_bilinear(&mut below, layer, px, py, weight * share * m);
+                }
+            }
+        }
+        let total: f32 = below.values().sum();
+        below.retain(|_, w| *w >= prune * total);
+        if let Some(next) = index.checked_sub(1).map(|i| &layers[i])
+            && next.level < layer.level
+        {
+            let mut spread: HashMap<(u32, u32), f32> = HashMap::new();
+            for ((c, r), w) in below {
+                for (dx, dy) in (0..9).map(|t| (t % 3, t / 3)) {
+                    let (x, y) = ((2 * c + dx) as i64 - 1, (2 * r + dy) as i64 - 1);
+                    if (0..next.width as i64).contains(&x) && (0..next.height as i64).contains(&y) {
+                        *spread.entry((x as u32, y as u32)).or_default() += w / 9.0;
+                    }
+                }
+            }
+            below = spread;
+        }
+        current = below;
+    }
+    let stride = layers[0].stride as f32;
+    current
+        .into_iter()
+        .map(|((c, r), weight)| FieldPoint {
+            x: stride * c as f32,
+            y: stride * r as f32,
+            weight,
+        })
+        .collect()
+}
+
+/// Adds `weight` to the 4 corners of (px, py) inside the layer's map, bilinearly.
+fn spread_bilinear(
+    map: &mut std::collections::HashMap<(u32, u32), f32>,
+    layer: &LayerSampling,
+    px: f32,
+    py: f32,
+    weight: f32,
+) {
+    let (x0, y0) = (px.floor(), py.floor());
+    for (x, wx) in [(x0, 1.0 - (px - x0)), (x0 + 1.0, px - x0)] {
+        for (y, wy) in [(y0, 1.0 - (py - y0)), (y0 + 1.0, py - y0)] {
+            let inside = x >= 0.0 && y >= 0.0 && x < layer.width as f32 && y < layer.height as f32;
+            if inside && wx * wy > 0.0 {
+                *map.entry((x as u32, y as u32)).or_default() += weight * wx * wy;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::*;
+
+    fn regular_layer(level: usize, size: u32) -> LayerSampling {
+        let mut records = Vec::new();
+        for row in 0..size {
+            for column in 0..size {
+                for k in 0..9 {
+                    records.extend([
+                        column as f32 + (k / 3) as f32 - 1.0,
+                        row as f32 + (k % 3) as f32 - 1.0,
+                        1.0 / 9.0,
+                    ]);
+                }
+            }
+        }
+        LayerSampling {
+            level,
+            block: 0,
+            stride: 4 << level,
+            height: size,
+            width: size,
+            groups: 1,
+            records,
+        }
+    }
+
+    #[test]
+    fn two_regular_layers_give_a_5x5_field() {
+        let layers = [regular_layer(0, 9), regular_layer(0, 9)];
+        let field = receptive_field(&layers, 1, 4, 4, Field::Deformable, 0.0);
+        assert_eq!(field.len(), 25);
+        let total: f32 = field.iter().map(|p| p.weight).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+        let centre = field.iter().find(|p| (p.x, p.y) == (16.0, 16.0)).unwrap();
+        assert!(
+            (centre.weight - 3.0 / 27.0).abs() < 1e-6,
+            "centre {}",
+            centre.weight
+        ); // 3x3 / 81
+        // Recorded regular grids and the Regular field agree.
+        let mut regular = receptive_field(&layers, 1, 4, 4, Field::Regular, 0.0);
+        let mut deformable = field.clone();
+        for f in [&mut regular, &mut deformable] {
+            f.sort_by(|a, b| (a.x, a.y).partial_cmp(&(b.x, b.y)).unwrap());
+        }
+        assert_eq!(regular, deformable);
+    }
+
+    #[test]
+    fn a_level_boundary_spreads_over_the_downsampling_footprint() {
+        let layers = [regular_layer(0, 9), regular_layer(1, 4)];
+        let field = receptive_field(&layers, 1, 2, 2, Field::Regular, 0.0);
+        // Level 1 pixels 1..=3 cover level 0 pixels 2q - 1..=2q + 1 = 1..=7, and the level 0
+        // layer widens that by one on each side: 0..=8.
+        let xs: std::collections::BTreeSet<u32> = field.iter().map(|p| p.x as u32 / 4).collect();
+        assert_eq!(
+            xs.into_iter().collect::<Vec<_>>(),
+            (0..=8).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn pruning_drops_the_faint_paths() {
+        let layers = [regular_layer(0, 9), regular_layer(0, 9)];
+        // The 5x5 field's weights are outer products of [1, 2, 3, 2, 1] / 9: keeping those of at
+        // least 4.5 % leaves the inner 3x3.
+        let pruned = receptive_field(&layers, 1, 4, 4, Field::Regular, 0.045);
+        assert_eq!(pruned.len(), 9);
+    }
+}
