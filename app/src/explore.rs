@@ -15,6 +15,46 @@ use crate::engine::INPUT_SIZE;
 /// The overlay shows the 224x224 input at this scale.
 const SCALE: f64 = 2.0;
 
+/// What the explorer shows; kept across reloads (see `persist.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewState {
+    /// Index into the model's DCNv3 layers.
+    pub layer: usize,
+    /// One group, or all.
+    pub group: Option<u32>,
+    /// The chosen point in input-image pixels (pixel centres at integers).
+    pub point: (f32, f32),
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        let centre = INPUT_SIZE as f32 / 2.0;
+        Self {
+            layer: 0,
+            group: None,
+            point: (centre, centre),
+        }
+    }
+}
+
+/// Downloads what `canvas` shows as a PNG file.
+fn save_png(canvas: &web_sys::HtmlCanvasElement, name: &str) {
+    let Ok(url) = canvas.to_data_url_with_type("image/png") else {
+        return;
+    };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(link) = document
+        .create_element("a")
+        .map(|e| e.unchecked_into::<web_sys::HtmlAnchorElement>())
+    {
+        link.set_href(&url);
+        link.set_download(name);
+        link.click();
+    }
+}
+
 /// A distinct hue per group, as CSS.
 pub fn group_colour(group: u32, groups: u32) -> String {
     format!(
@@ -27,10 +67,19 @@ pub fn group_colour(group: u32, groups: u32) -> String {
 pub fn ExplorePanel(
     sampling: Signal<Option<Arc<Vec<LayerSampling>>>>,
     preview: NodeRef<Canvas>,
+    view: RwSignal<ViewState>,
 ) -> impl IntoView {
-    let (layer, set_layer) = signal(0usize);
-    let (group, set_group) = signal(None::<u32>);
-    let (point, set_point) = signal((INPUT_SIZE as f32 / 2.0, INPUT_SIZE as f32 / 2.0));
+    let layer = Signal::derive(move || view.get().layer);
+    let group = Signal::derive(move || view.get().group);
+    let point = Signal::derive(move || view.get().point);
+    let set_layer = move |layer: usize| {
+        view.update(|v| {
+            v.layer = layer;
+            v.group = None;
+        })
+    };
+    let set_group = move |group: Option<u32>| view.update(|v| v.group = group);
+    let set_point = move |point: (f32, f32)| view.update(|v| v.point = point);
     let overlay = NodeRef::<Canvas>::new();
     let current = move || {
         sampling
@@ -50,8 +99,8 @@ pub fn ExplorePanel(
     // Paths under 0.01 % of the total are pruned: invisible, and they would make it slow.
     let fields = Memo::new(move |_| {
         let layers = sampling.get()?;
-        let top = layer.get();
-        let l = layers.get(top)?;
+        let top = layer.get().min(layers.len().checked_sub(1)?);
+        let l = &layers[top];
         let (x, y) = point.get();
         let (column, row) = l.pixel_at(x, y);
         let follow = |field| receptive_field(&layers, top, column, row, field, 1e-4);
@@ -101,7 +150,7 @@ pub fn ExplorePanel(
     let on_click = move |ev: MouseEvent| {
         let x = f64::from(ev.offset_x()) / SCALE - 0.5;
         let y = f64::from(ev.offset_y()) / SCALE - 0.5;
-        set_point.set((x as f32, y as f32));
+        set_point((x as f32, y as f32));
     };
     // Arrow keys move the point by one feature pixel of the chosen layer.
     let on_key = move |ev: KeyboardEvent| {
@@ -115,10 +164,8 @@ pub fn ExplorePanel(
         };
         ev.prevent_default();
         let limit = INPUT_SIZE as f32 - 1.0;
-        set_point.update(|(x, y)| {
-            *x = (*x + dx).clamp(0.0, limit);
-            *y = (*y + dy).clamp(0.0, limit);
-        });
+        let (x, y) = point.get_untracked();
+        set_point(((x + dx).clamp(0.0, limit), (y + dy).clamp(0.0, limit)));
     };
 
     let layer_options = move || {
@@ -183,19 +230,23 @@ pub fn ExplorePanel(
             <div class="explore-controls">
                 <label>"Layer "
                     <select data-testid="layer-select" on:change=move |ev| {
-                        set_layer.set(event_target_value(&ev).parse().unwrap_or(0));
-                        set_group.set(None);
+                        set_layer(event_target_value(&ev).parse().unwrap_or(0));
                     }>{layer_options}</select>
                 </label>
                 <label>"Groups "
                     <select data-testid="group-select" on:change=move |ev| {
-                        set_group.set(event_target_value(&ev).parse().ok());
+                        set_group(event_target_value(&ev).parse().ok());
                     }>
                         <option value="all" selected=move || group.get().is_none()>"all groups"</option>
                         {group_options}
                     </select>
                 </label>
             </div>
+            <button type="button" class="secondary" data-testid="save-png" on:click=move |_| {
+                if let Some(canvas) = overlay.get() {
+                    save_png(&canvas, "internimage-sampling.png");
+                }
+            }>"Save this view as PNG"</button>
             <canvas
                 node_ref=overlay
                 width=(f64::from(INPUT_SIZE) * SCALE) as u32

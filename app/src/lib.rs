@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod explore;
+pub mod persist;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -59,6 +60,15 @@ pub fn App() -> impl IntoView {
     let (model, set_model) = signal(ModelState::Waiting);
     let (prediction, set_prediction) = signal(PredictionState::Idle);
     let canvas = NodeRef::<Canvas>::new();
+    let saved = persist::load();
+    let view = RwSignal::new(saved.view.clone());
+    let (sample, set_sample) = signal(saved.sample.clone());
+    Effect::new(move |_| {
+        persist::save(&persist::Saved {
+            sample: sample.get(),
+            view: view.get(),
+        })
+    });
     let sampling = Signal::derive(move || match prediction.get() {
         PredictionState::Done { prediction, .. } => Some(prediction.sampling),
         _ => None,
@@ -74,6 +84,14 @@ pub fn App() -> impl IntoView {
         let engine = startup.get_or_init(|| opened);
         set_phase.set(Phase::Checking(adapter.clone()));
         load_default_weights(engine, set_model).await;
+        if let Some(name) = saved.sample.as_deref().and_then(sample_named) {
+            spawn_local(classify_sample(
+                startup.clone(),
+                name,
+                set_prediction,
+                canvas,
+            ));
+        }
         for level in 0..4 {
             match engine.check_dcnv3_level(level).await {
                 Ok(check) => set_checks.update(|rows| rows.push(check)),
@@ -87,9 +105,31 @@ pub fn App() -> impl IntoView {
         let engine = engine.clone();
         Rc::new(move |file: web_sys::File| {
             let engine = engine.clone();
+            // Only bundled samples can be restored after a reload.
+            set_sample.set(None);
             spawn_local(classify_file(engine, file, set_prediction, canvas));
         })
     };
+    let on_sample: Rc<dyn Fn(&'static str)> = {
+        let engine = engine.clone();
+        Rc::new(move |name: &'static str| {
+            let engine = engine.clone();
+            set_sample.set(Some(name.to_owned()));
+            spawn_local(classify_sample(engine, name, set_prediction, canvas));
+        })
+    };
+    // Paste an image anywhere on the page.
+    {
+        let on_image = on_image.clone();
+        let handle =
+            window_event_listener(leptos::ev::paste, move |ev: web_sys::ClipboardEvent| {
+                if let Some(file) = first_file(ev.clipboard_data().and_then(|d| d.files())) {
+                    ev.prevent_default();
+                    on_image(file);
+                }
+            });
+        on_cleanup(move || handle.remove());
+    }
     let on_weights: Rc<dyn Fn(web_sys::File)> = {
         let engine = engine.clone();
         Rc::new(move |file: web_sys::File| {
@@ -106,8 +146,8 @@ pub fn App() -> impl IntoView {
         <main>
             <AdapterPanel phase=phase />
             <ModelPanel model=model on_file=on_weights />
-            <ImagePanel model=model prediction=prediction canvas=canvas on_file=on_image />
-            <explore::ExplorePanel sampling=sampling preview=canvas />
+            <ImagePanel model=model prediction=prediction canvas=canvas on_file=on_image on_sample=on_sample.clone() />
+            <explore::ExplorePanel sampling=sampling preview=canvas view=view />
             <ChecksTable phase=phase checks=checks />
         </main>
     }
@@ -179,6 +219,50 @@ async fn load_weights_file(
     });
 }
 
+/// The bundled sample photographs, under `public/samples/`.
+const SAMPLES: [(&str, &str); 4] = [
+    ("coffee.jpg", "coffee"),
+    ("chelsea-the-cat.jpg", "cat"),
+    ("astronaut.jpg", "astronaut"),
+    ("rocket.jpg", "rocket"),
+];
+
+fn sample_named(name: &str) -> Option<&'static str> {
+    SAMPLES
+        .iter()
+        .map(|(file, _)| *file)
+        .find(|file| *file == name)
+}
+
+async fn classify_sample(
+    engine: SharedEngine,
+    name: &'static str,
+    set_prediction: WriteSignal<PredictionState>,
+    canvas: NodeRef<Canvas>,
+) {
+    set_prediction.set(PredictionState::Running(name.to_owned()));
+    let fetched = async {
+        let response = gloo::net::http::Request::get(&format!("public/samples/{name}"))
+            .send()
+            .await
+            .map_err(|e| format!("The sample could not be fetched: {e}."))?;
+        if !response.ok() {
+            return Err(format!(
+                "The sample is not served here ({}).",
+                response.status()
+            ));
+        }
+        response
+            .binary()
+            .await
+            .map_err(|e| format!("The sample download broke off: {e}."))
+    };
+    match fetched.await {
+        Ok(bytes) => classify_bytes(engine, name.to_owned(), bytes, set_prediction, canvas).await,
+        Err(message) => set_prediction.set(PredictionState::Failed(message)),
+    }
+}
+
 async fn classify_file(
     engine: SharedEngine,
     file: web_sys::File,
@@ -187,10 +271,19 @@ async fn classify_file(
 ) {
     let name = file.name();
     set_prediction.set(PredictionState::Running(name.clone()));
-    let bytes = match read_file(&file).await {
-        Ok(bytes) => bytes,
-        Err(message) => return set_prediction.set(PredictionState::Failed(message)),
-    };
+    match read_file(&file).await {
+        Ok(bytes) => classify_bytes(engine, name, bytes, set_prediction, canvas).await,
+        Err(message) => set_prediction.set(PredictionState::Failed(message)),
+    }
+}
+
+async fn classify_bytes(
+    engine: SharedEngine,
+    name: String,
+    bytes: Vec<u8>,
+    set_prediction: WriteSignal<PredictionState>,
+    canvas: NodeRef<Canvas>,
+) {
     let result = match engine.get() {
         Some(engine) => engine.classify(&bytes).await,
         None => Err("The GPU engine is not running.".into()),
@@ -351,7 +444,18 @@ fn ImagePanel(
     prediction: ReadSignal<PredictionState>,
     canvas: NodeRef<Canvas>,
     on_file: Rc<dyn Fn(web_sys::File)>,
+    on_sample: Rc<dyn Fn(&'static str)>,
 ) -> impl IntoView {
+    let samples = SAMPLES
+        .iter()
+        .map(|&(file, title)| {
+            let on_sample = on_sample.clone();
+            view! {
+                <button type="button" class="secondary" data-testid=format!("sample-{title}")
+                    on:click=move |_| on_sample(file)>{title}</button>
+            }
+        })
+        .collect_view();
     let loaded = move || {
         matches!(
             model.get(),
@@ -375,6 +479,8 @@ fn ImagePanel(
                         testid="image-input"
                         on_file=on_file
                     />
+                    <p class="samples">"Or a sample: " {samples}</p>
+                    <p class="hint">"You can also paste an image (Ctrl+V)."</p>
                     <figure hidden=move || !has_preview()>
                         <canvas node_ref=canvas width=INPUT_SIZE height=INPUT_SIZE data-testid="preview"
                             aria-label="The image as the network sees it"></canvas>

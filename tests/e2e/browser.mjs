@@ -21,7 +21,7 @@ const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? 'screenshots';
 
 export async function openApp({ withoutWebGpu = false } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
-  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, acceptDownloads: true });
   const consoleErrors = [];
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
