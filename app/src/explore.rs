@@ -104,34 +104,35 @@ pub fn ExplorePanel(
         let (x, y) = point.get();
         let (column, row) = l.pixel_at(x, y);
         let follow = |field| receptive_field(&layers, top, column, row, field, 1e-4);
-        Some((follow(Field::Deformable), follow(Field::Regular)))
+        Some(Fields {
+            deformable: follow(Field::Deformable),
+            regular: follow(Field::Regular),
+        })
     });
     let deformable_canvas = NodeRef::<Canvas>::new();
     let regular_canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
-        let Some((deformable, regular)) = fields.get() else {
-            return;
-        };
+        let Some(f) = fields.get() else { return };
         if let (Some(preview), Some(d), Some(r)) =
             (preview.get(), deformable_canvas.get(), regular_canvas.get())
         {
-            draw_field(&d, &preview, &deformable, "rgba(214, 40, 40, A)");
-            draw_field(&r, &preview, &regular, "rgba(40, 90, 200, A)");
+            draw_field(&d, &preview, &f.deformable, "rgba(214, 40, 40, A)");
+            draw_field(&r, &preview, &f.regular, "rgba(40, 90, 200, A)");
         }
     });
-    let field_summary = move |pick: fn(&(Vec<FieldPoint>, Vec<FieldPoint>)) -> &Vec<FieldPoint>| {
+    let field_summary = move |field: Field| {
         move || {
             fields.get().map(|f| {
-                let (count, spread) = spread(pick(&f));
+                let (count, spread) = spread(f.of(field));
                 format!("{count} locations, spread {spread:.1} px")
             })
         }
     };
-    let field_data = move |pick: fn(&(Vec<FieldPoint>, Vec<FieldPoint>)) -> &Vec<FieldPoint>| {
+    let field_data = move |field: Field| {
         move || {
             fields.get().map_or_else(String::new, |f| {
-                let (count, spread) = spread(pick(&f));
-                let total: f32 = pick(&f).iter().map(|p| p.weight).sum();
+                let (count, spread) = spread(f.of(field));
+                let total: f32 = f.of(field).iter().map(|p| p.weight).sum();
                 format!("{count},{spread:.3},{total:.4}")
             })
         }
@@ -270,15 +271,15 @@ pub fn ExplorePanel(
             <div class="fields">
                 <figure>
                     <canvas node_ref=deformable_canvas width=INPUT_SIZE height=INPUT_SIZE
-                        data-testid="field-deformable" data-field=field_data(|f| &f.0)
+                        data-testid="field-deformable" data-field=field_data(Field::Deformable)
                         role="img" aria-label="Deformable receptive field"></canvas>
-                    <figcaption>"Deformable: " {field_summary(|f| &f.0)}</figcaption>
+                    <figcaption>"Deformable: " {field_summary(Field::Deformable)}</figcaption>
                 </figure>
                 <figure>
                     <canvas node_ref=regular_canvas width=INPUT_SIZE height=INPUT_SIZE
-                        data-testid="field-regular" data-field=field_data(|f| &f.1)
+                        data-testid="field-regular" data-field=field_data(Field::Regular)
                         role="img" aria-label="Regular convolution receptive field"></canvas>
-                    <figcaption>"Regular 3×3: " {field_summary(|f| &f.1)}</figcaption>
+                    <figcaption>"Regular 3×3: " {field_summary(Field::Regular)}</figcaption>
                 </figure>
             </div>
         </section>
@@ -344,6 +345,22 @@ fn draw(
     ctx.move_to(cx, cy - 8.0);
     ctx.line_to(cx, cy + 8.0);
     ctx.stroke();
+}
+
+/// The receptive fields of one pixel, deformable and regular.
+#[derive(Clone, Debug, PartialEq)]
+struct Fields {
+    deformable: Vec<FieldPoint>,
+    regular: Vec<FieldPoint>,
+}
+
+impl Fields {
+    fn of(&self, field: Field) -> &[FieldPoint] {
+        match field {
+            Field::Deformable => &self.deformable,
+            Field::Regular => &self.regular,
+        }
+    }
 }
 
 /// Number of locations and the weighted standard deviation of their distance to the centroid.
