@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use gpu::model::sampling::{Field, FieldPoint, LayerSampling, SamplePoint, receptive_field};
+use gpu::model::sampling::{
+    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, receptive_field,
+};
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -262,6 +264,7 @@ pub fn ExplorePanel(
                 on:keydown=on_key
             ></canvas>
             <p data-testid="explore-summary" aria-live="polite">{summary}</p>
+            <Maps maps=Memo::new(move |_| current().map(|l| (l.maps(group.get()), l.width, l.height))) />
             <h3>"Receptive field through the stack"</h3>
             <p class="hint">
                 "From the chosen pixel of the chosen layer down to the image: each DCNv3 layer below "
@@ -409,4 +412,95 @@ fn draw_field(
         ctx.set_fill_style_str(&colour.replace('A', &format!("{alpha:.3}")));
         ctx.fill_rect(f64::from(p.x) - 1.5, f64::from(p.y) - 1.5, 4.0, 4.0);
     }
+}
+
+/// The three heat maps of the chosen layer and group, side by side.
+#[component]
+fn Maps(maps: Memo<Option<(LayerMaps, u32, u32)>>) -> impl IntoView {
+    let one = |title: &'static str,
+               testid: &'static str,
+               pick: fn(&LayerMaps) -> &Vec<f32>,
+               unit: &'static str| {
+        let canvas = NodeRef::<Canvas>::new();
+        Effect::new(move |_| {
+            if let (Some((m, w, h)), Some(canvas)) = (maps.get(), canvas.get()) {
+                draw_heat(&canvas, pick(&m), w, h);
+            }
+        });
+        let range = move || maps.get().map(|(m, ..)| range(pick(&m)));
+        view! {
+            <figure>
+                <canvas node_ref=canvas class="heat" data-testid=testid
+                    data-range=move || range().map_or_else(String::new, |(lo, hi, mean)| format!("{lo:.4},{hi:.4},{mean:.4}"))
+                    role="img" aria-label=title></canvas>
+                <figcaption>
+                    <strong>{title}</strong><br />
+                    {move || range().map(|(lo, hi, mean)| format!("{lo:.2} to {hi:.2}{unit}, mean {mean:.2}"))}
+                </figcaption>
+            </figure>
+        }
+    };
+    view! {
+        <h3>"Maps of the layer"</h3>
+        <p class="hint">"Each pixel of the layer's map, dark to bright. Offset: mean distance of the 9 points from the regular grid. Concentration: the largest modulation weight (1/9 is uniform, 1 is one point). Spread: how far the weighted points scatter."</p>
+        <div class="maps">
+            {one("Offset magnitude", "map-offset", |m| &m.offset_magnitude, " px")}
+            {one("Modulation concentration", "map-concentration", |m| &m.concentration, "")}
+            {one("Sampling spread", "map-spread", |m| &m.spread, " px")}
+        </div>
+    }
+}
+
+/// (min, max, mean).
+fn range(values: &[f32]) -> (f32, f32, f32) {
+    let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mean = values.iter().sum::<f32>() / values.len().max(1) as f32;
+    (lo, hi, mean)
+}
+
+/// Paints `values` ([height, width]) one canvas pixel each, on a dark-to-bright ramp.
+fn draw_heat(canvas: &web_sys::HtmlCanvasElement, values: &[f32], width: u32, height: u32) {
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let (lo, hi, _) = range(values);
+    let scale = if hi > lo { 1.0 / (hi - lo) } else { 0.0 };
+    let rgba: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| {
+            let [r, g, b] = ramp((v - lo) * scale);
+            [r, g, b, 255]
+        })
+        .collect();
+    if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        wasm_bindgen::Clamped(&rgba),
+        width,
+        height,
+    ) {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+}
+
+/// Dark blue through magenta and orange to pale yellow, for t in [0, 1].
+fn ramp(t: f32) -> [u8; 3] {
+    const STOPS: [[f32; 3]; 5] = [
+        [12.0, 7.0, 60.0],
+        [90.0, 20.0, 120.0],
+        [190.0, 50.0, 100.0],
+        [245.0, 140.0, 40.0],
+        [252.0, 245.0, 170.0],
+    ];
+    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f32;
+    let mix = |c: usize| (STOPS[i][c] + f * (STOPS[i + 1][c] - STOPS[i][c])).round() as u8;
+    [mix(0), mix(1), mix(2)]
 }

@@ -60,6 +60,16 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     console.log(`fields: deformable ${count} locations spread ${spread} px, regular ${regularCount} spread ${regularSpread} px`);
     console.log(`screenshot: ${await app.screenshot('explore-last-layer-all-groups')}`);
 
+    // The heat maps of that layer: offsets in pixels, weights between 1/9 and 1.
+    const range = async (id) => (await page.getByTestId(id).getAttribute('data-range')).split(',').map(Number);
+    const [, , offsetMean] = await range('map-offset');
+    const [concentrationLow, concentrationHigh] = await range('map-concentration');
+    const [spreadLow] = await range('map-spread');
+    assert.ok(offsetMean > 0, `mean offset ${offsetMean}`);
+    assert.ok(concentrationLow >= 1 / 9 - 1e-4 && concentrationHigh <= 1, `concentration ${concentrationLow}..${concentrationHigh}`);
+    assert.ok(spreadLow > 0);
+    assert.equal(await page.getByTestId('map-offset').evaluate((c) => `${c.width}x${c.height}`), '7x7');
+
     await page.getByTestId('group-select').selectOption('3');
     data = await overlayData(page);
     assert.equal(data.points.length, 9);

@@ -112,6 +112,30 @@ mod tests {
     }
 
     #[test]
+    fn maps_summarise_each_pixel() {
+        let maps = layer().maps(None);
+        assert_eq!(maps.offset_magnitude.len(), 6);
+        // Every point moved by (+0.5, -0.25) feature pixels = (4, -2) image pixels.
+        assert!(
+            maps.offset_magnitude
+                .iter()
+                .all(|&m| (m - 20f32.sqrt()).abs() < 1e-5)
+        );
+        assert!(
+            maps.concentration
+                .iter()
+                .all(|&c| (c - 1.0 / 9.0).abs() < 1e-6)
+        );
+        // A uniform 3x3 grid of spacing 8: variance 2/3 * 64 per axis.
+        let expected = (2.0f32 * 2.0 / 3.0 * 64.0).sqrt();
+        assert!(
+            maps.spread.iter().all(|&s| (s - expected).abs() < 1e-4),
+            "{:?}",
+            maps.spread
+        );
+    }
+
+    #[test]
     fn points_are_in_image_pixels_beside_the_regular_grid() {
         let l = layer();
         let all = l.points(1, 1, None);
@@ -122,6 +146,58 @@ mod tests {
         let one = l.points(1, 1, Some(1));
         assert_eq!(one.len(), 9);
         assert!(one.iter().all(|p| p.group == 1));
+    }
+}
+
+/// Per-pixel summaries of a layer's sampling, for heat maps: `[h, w]`, row-major, each the mean
+/// over the chosen groups.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerMaps {
+    /// Mean distance of the 9 points from the regular grid, in image pixels.
+    pub offset_magnitude: Vec<f32>,
+    /// The largest of the 9 modulation weights: 1/9 for uniform, 1 when one point takes all.
+    pub concentration: Vec<f32>,
+    /// Weighted standard deviation of the 9 locations around their weighted centre, in image
+    /// pixels: how wide the layer looks at this pixel.
+    pub spread: Vec<f32>,
+}
+
+impl LayerSampling {
+    pub fn maps(&self, only_group: Option<u32>) -> LayerMaps {
+        let pixels = (self.height * self.width) as usize;
+        let mut maps = LayerMaps {
+            offset_magnitude: vec![0.0; pixels],
+            concentration: vec![0.0; pixels],
+            spread: vec![0.0; pixels],
+        };
+        for pixel in 0..pixels {
+            let (column, row) = ((pixel as u32) % self.width, (pixel as u32) / self.width);
+            let points = self.points(column, row, only_group);
+            let groups = (points.len() / POINTS).max(1) as f32;
+            for group in points.chunks_exact(POINTS) {
+                let shift: f32 = group
+                    .iter()
+                    .map(|p| (p.x - p.regular_x).hypot(p.y - p.regular_y))
+                    .sum();
+                maps.offset_magnitude[pixel] += shift / POINTS as f32 / groups;
+                maps.concentration[pixel] +=
+                    group.iter().map(|p| p.weight).fold(0.0, f32::max) / groups;
+                let total: f32 = group
+                    .iter()
+                    .map(|p| p.weight)
+                    .sum::<f32>()
+                    .max(f32::MIN_POSITIVE);
+                let cx = group.iter().map(|p| p.weight * p.x).sum::<f32>() / total;
+                let cy = group.iter().map(|p| p.weight * p.y).sum::<f32>() / total;
+                let var = group
+                    .iter()
+                    .map(|p| p.weight * ((p.x - cx).powi(2) + (p.y - cy).powi(2)))
+                    .sum::<f32>()
+                    / total;
+                maps.spread[pixel] += var.sqrt() / groups;
+            }
+        }
+        maps
     }
 }
 
