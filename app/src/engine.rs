@@ -104,6 +104,19 @@ impl Engine {
             .map_err(|e| describe(&e))
     }
 
+    /// Calls `callback` with a message a person can act on if the GPU device is lost (driver
+    /// reset, out of memory, or destroyed).
+    pub fn on_device_lost(&self, callback: impl Fn(String) + Send + 'static) {
+        self.ctx.device.set_device_lost_callback(move |_reason, detail| {
+            let detail = detail.trim_end_matches('.');
+            let detail = if detail.is_empty() { "no reason given" } else { detail };
+            callback(format!(
+                "The GPU device was lost ({detail}). This happens when the GPU driver restarts or \
+                 the tab runs out of GPU memory. Reload the page to start again."
+            ));
+        });
+    }
+
     pub fn adapter(&self) -> AdapterView {
         let a = &self.ctx.adapter;
         AdapterView {

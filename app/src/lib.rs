@@ -1,5 +1,6 @@
 //! The page. Components and page state only; GPU work goes through [`engine`].
 
+pub mod download;
 pub mod engine;
 pub mod explore;
 pub mod persist;
@@ -30,6 +31,10 @@ enum Phase {
 #[derive(Clone, Debug, PartialEq)]
 enum ModelState {
     Waiting,
+    Downloading {
+        name: String,
+        progress: Option<download::Progress>,
+    },
     Loading(String),
     Loaded(ModelView),
     Failed {
@@ -81,6 +86,7 @@ pub fn App() -> impl IntoView {
             Err(message) => return set_phase.set(Phase::Failed(message)),
         };
         let adapter = opened.adapter();
+        opened.on_device_lost(move |message| set_phase.set(Phase::Failed(message)));
         let engine = startup.get_or_init(|| opened);
         set_phase.set(Phase::Checking(adapter.clone()));
         load_default_weights(engine, set_model).await;
@@ -95,10 +101,21 @@ pub fn App() -> impl IntoView {
         for level in 0..4 {
             match engine.check_dcnv3_level(level).await {
                 Ok(check) => set_checks.update(|rows| rows.push(check)),
-                Err(message) => return set_phase.set(Phase::Failed(message)),
+                // A lost device fails the checks too: keep its message, which says why.
+                Err(message) => {
+                    return set_phase.update(|phase| {
+                        if !matches!(phase, Phase::Failed(_)) {
+                            *phase = Phase::Failed(message);
+                        }
+                    });
+                }
             }
         }
-        set_phase.set(Phase::Ready(adapter));
+        set_phase.update(|phase| {
+            if !matches!(phase, Phase::Failed(_)) {
+                *phase = Phase::Ready(adapter);
+            }
+        });
     });
 
     let on_image: Rc<dyn Fn(web_sys::File)> = {
@@ -154,26 +171,30 @@ pub fn App() -> impl IntoView {
 }
 
 async fn load_default_weights(engine: &Engine, set_model: WriteSignal<ModelState>) {
-    set_model.set(ModelState::Loading(DEFAULT_WEIGHTS.into()));
-    let fetched = async {
-        let response = gloo::net::http::Request::get(DEFAULT_WEIGHTS)
-            .send()
-            .await
-            .map_err(|e| format!("The default weights could not be fetched: {e}."))?;
-        if !response.ok() {
-            return Err(format!(
-                "No default weights are served here ({} {}). Drop a .safetensors file below.",
-                response.status(),
-                response.status_text()
-            ));
+    let name = DEFAULT_WEIGHTS.to_owned();
+    set_model.set(ModelState::Downloading {
+        name: name.clone(),
+        progress: None,
+    });
+    let fetched = download::fetch_with_progress(DEFAULT_WEIGHTS, |progress| {
+        set_model.set(ModelState::Downloading {
+            name: name.clone(),
+            progress: Some(progress),
+        });
+    })
+    .await
+    .map_err(|e| {
+        format!(
+            "The default weights could not be downloaded ({e}). Drop a .safetensors file below."
+        )
+    });
+    let result = match fetched {
+        Ok(bytes) => {
+            set_model.set(ModelState::Loading(DEFAULT_WEIGHTS.into()));
+            // Let the page show "Loading" before the synchronous checks and uploads.
+            gloo::timers::future::TimeoutFuture::new(0).await;
+            engine.load_weights("default weights", &bytes)
         }
-        response
-            .binary()
-            .await
-            .map_err(|e| format!("The default weights download broke off: {e}."))
-    };
-    let result = match fetched.await {
-        Ok(bytes) => engine.load_weights("default weights", &bytes),
         Err(message) => Err(message),
     };
     set_model.set(match result {
@@ -373,8 +394,12 @@ fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
         .into_any(),
         Phase::Failed(message) => view! {
             <section class="panel error" data-testid="error" role="alert">
-                <h2>"The GPU engine could not start"</h2>
+                <h2>"The GPU engine is not running"</h2>
                 <p>{message}</p>
+                <button type="button" class="secondary" data-testid="reload"
+                    on:click=|_| { let _ = web_sys::window().map(|w| w.location().reload()); }>
+                    "Reload the page"
+                </button>
             </section>
         }
         .into_any(),
@@ -413,8 +438,20 @@ fn ModelPanel(model: ReadSignal<ModelState>, on_file: Rc<dyn Fn(web_sys::File)>)
             <h2>"Model"</h2>
             {move || match model.get() {
                 ModelState::Waiting => view! { <p class="hint">"Waiting for the GPU…"</p> }.into_any(),
+                ModelState::Downloading { name, progress } => view! {
+                    <p aria-live="polite" data-testid="model-downloading">
+                        {format!("Downloading {name}: {}", progress.map_or("starting…".to_owned(), |p| p.describe()))}
+                    </p>
+                    <progress
+                        max=move || progress.and_then(|p| p.total).unwrap_or(1) as f64
+                        value=move || progress.map_or(0.0, |p| p.received as f64)
+                    ></progress>
+                }
+                .into_any(),
                 ModelState::Loading(name) => view! {
-                    <p aria-live="polite" data-testid="model-loading">{format!("Loading {name}…")}</p>
+                    <p aria-live="polite" data-testid="model-loading">
+                        {format!("Checking and uploading {name} to the GPU…")}
+                    </p>
                 }
                 .into_any(),
                 ModelState::Loaded(view) => describe(view).into_any(),

@@ -40,3 +40,20 @@ test('a browser without WebGPU gets a clear message instead of a blank page', as
     await app.close();
   }
 });
+
+test('a lost GPU device gives a message and a way back', async () => {
+  const app = await openApp({ captureDevices: true });
+  try {
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    await app.page.evaluate(() => window.__gpuDevices.forEach((device) => device.destroy()));
+    // A readback that was under way may fail first; the device-lost message then replaces it.
+    await app.page.getByText(/The GPU device was lost/).waitFor({ timeout: 60_000 });
+    assert.match(await app.errorPanel().textContent(), /The GPU device was lost .*Reload the page/);
+    console.log(`screenshot: ${await app.screenshot('device-lost')}`);
+    await app.page.getByTestId('reload').click();
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    assert.equal(await app.errorPanel().count(), 0, 'after the reload the engine runs again');
+  } finally {
+    await app.close();
+  }
+});

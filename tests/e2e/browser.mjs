@@ -19,7 +19,7 @@ const FLAGS = [
 export const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? 'screenshots';
 
-export async function openApp({ withoutWebGpu = false } = {}) {
+export async function openApp({ withoutWebGpu = false, captureDevices = false } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, acceptDownloads: true });
   const consoleErrors = [];
@@ -32,6 +32,17 @@ export async function openApp({ withoutWebGpu = false } = {}) {
     await page.addInitScript(() => {
       delete Navigator.prototype.gpu;
       delete WorkerNavigator?.prototype?.gpu;
+    });
+  }
+  if (captureDevices) {
+    // Keep every GPUDevice the page opens, so a test can destroy it as a driver reset would.
+    await page.addInitScript(() => {
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await request.apply(this, args);
+        (window.__gpuDevices ??= []).push(device);
+        return device;
+      };
     });
   }
   await page.goto(APP_URL);
