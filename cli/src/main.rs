@@ -4,7 +4,10 @@
 //! internimage classify photo.jpg --weights internimage_t.safetensors --top 5
 //! internimage classify --tensor input.safetensors --weights w.safetensors --dump out.safetensors --layers 0.0,2.17
 //! internimage seeded-weights --variant t --seed 1 -o seeded_t.safetensors
+//! internimage convert internimage_t_1k_224.pth -o internimage_t.safetensors --dtype f16 --labels imagenet.txt
 //! ```
+
+mod checkpoint;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gpu::GpuContext;
 use gpu::model::predictions::top_k;
 use gpu::model::preprocess::{decode, preprocess};
-use gpu::model::weights::{SeededWeights, to_safetensors};
+use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
 use gpu::model::{InternImage, ModelConfig, SafetensorsWeights};
 
 const INPUT_SIZE: u32 = 224;
@@ -51,6 +54,24 @@ enum Command {
         #[arg(long, value_delimiter = ',', requires = "dump")]
         layers: Vec<String>,
     },
+    /// Convert an official PyTorch checkpoint (.pth) to safetensors with its config in the
+    /// metadata. Every tensor is checked against the variant read off the shapes.
+    Convert {
+        checkpoint: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = Precision::F32)]
+        dtype: Precision,
+        /// Class names, one per line, to carry in the metadata.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// DCNv3 offset scale; it cannot be read off the shapes (1.0 for InternImage-T).
+        #[arg(long, default_value_t = 1.0)]
+        offset_scale: f32,
+        /// What to say the weights are, shown by the page.
+        #[arg(long)]
+        description: Option<String>,
+    },
     /// Write seeded random weights for a variant (to run the engine without a checkpoint).
     SeededWeights {
         #[arg(long, value_enum, default_value_t = Variant::T)]
@@ -60,6 +81,12 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Precision {
+    F32,
+    F16,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,6 +112,21 @@ fn main() -> ExitCode {
             seed,
             output,
         } => seeded_weights(variant, seed, &output),
+        Command::Convert {
+            checkpoint,
+            output,
+            dtype,
+            labels,
+            offset_scale,
+            description,
+        } => convert(
+            &checkpoint,
+            &output,
+            dtype,
+            labels.as_deref(),
+            offset_scale,
+            description,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,6 +283,86 @@ fn write_dump(
     ]);
     let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())?;
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn convert(
+    path: &Path,
+    output: &Path,
+    dtype: Precision,
+    labels: Option<&Path>,
+    offset_scale: f32,
+    description: Option<String>,
+) -> Result<(), String> {
+    let at = |e: String| format!("{}: {e}", path.display());
+    let checkpoint = checkpoint::read(path).map_err(at)?;
+    let mut config =
+        ModelConfig::infer_from_shapes(&checkpoint.shapes()).map_err(|e| at(e.to_string()))?;
+    config.offset_scale = offset_scale;
+    config.validate().map_err(|e| at(e.to_string()))?;
+    let labels = match labels {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let names: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if names.len() != config.num_classes as usize {
+                return Err(format!(
+                    "{}: {} labels for {} classes",
+                    file.display(),
+                    names.len(),
+                    config.num_classes
+                ));
+            }
+            Some(names)
+        }
+        None => None,
+    };
+    let description = description.unwrap_or_else(|| {
+        format!(
+            "InternImage ({} channels, depths {:?}, {} classes) converted from {}",
+            config.channels,
+            config.depths,
+            config.num_classes,
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        )
+    });
+    let stored_as = match dtype {
+        Precision::F32 => StoredAs::F32,
+        Precision::F16 => StoredAs::F16,
+    };
+    let bytes = to_safetensors_as(
+        &config,
+        &checkpoint,
+        labels.as_deref(),
+        Some(&description),
+        stored_as,
+    )
+    .map_err(|e| at(e.to_string()))?;
+    std::fs::write(output, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    println!(
+        "read {} tensors from {} (state dict under {}); variant: {} channels, depths {:?}, groups {:?}, {} classes",
+        checkpoint.tensors.len(),
+        path.display(),
+        checkpoint.found_under,
+        config.channels,
+        config.depths,
+        config.groups,
+        config.num_classes
+    );
+    println!(
+        "wrote {} ({:.1} MB)",
+        output.display(),
+        bytes.len() as f64 / 1e6
+    );
+    Ok(())
 }
 
 fn seeded_weights(variant: Variant, seed: u64, output: &Path) -> Result<(), String> {

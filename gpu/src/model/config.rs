@@ -69,6 +69,66 @@ impl ModelConfig {
         }
     }
 
+    /// Reads the variant off the shapes of a state dict's tensors (official names): channels from
+    /// the stem, depths from the block indices, groups from the offset linears, the MLP ratio,
+    /// head width and class count from their weights. `offset_scale` cannot be seen in shapes:
+    /// it is T's 1.0 unless the caller changes it.
+    pub fn infer_from_shapes(
+        shapes: &std::collections::HashMap<String, Vec<usize>>,
+    ) -> Result<Self> {
+        let get = |name: &str| {
+            shapes.get(name).ok_or_else(|| {
+                Error::Weights(format!(
+                    "cannot tell the InternImage variant: tensor `{name}` is missing"
+                ))
+            })
+        };
+        let dim = |name: &str, axis: usize| -> Result<u32> {
+            get(name)?.get(axis).map(|&d| d as u32).ok_or_else(|| {
+                Error::Weights(format!(
+                    "tensor `{name}` has shape {:?}, too few dimensions",
+                    shapes[name]
+                ))
+            })
+        };
+        let channels = dim("patch_embed.conv2.weight", 0)?;
+        let (mut depths, mut groups) = (Vec::new(), Vec::new());
+        for level in 0.. {
+            let depth = (0..)
+                .take_while(|b| {
+                    shapes.contains_key(&format!("levels.{level}.blocks.{b}.norm1.0.weight"))
+                })
+                .count();
+            if depth == 0 {
+                break;
+            }
+            depths.push(depth as u32);
+            groups.push(dim(&format!("levels.{level}.blocks.0.dcn.offset.weight"), 0)? / 18);
+        }
+        if depths.is_empty() {
+            return Err(Error::Weights(
+                "no `levels.*.blocks.*` tensors: this is not an InternImage state dict".into(),
+            ));
+        }
+        let last = channels << (depths.len() - 1);
+        let has = |suffix: &str| shapes.keys().any(|k| k.ends_with(suffix));
+        Ok(Self {
+            channels,
+            mlp_ratio: dim("levels.0.blocks.0.mlp.fc1.weight", 0)? as f32 / channels as f32,
+            cls_scale: dim("head.weight", 1)? as f32 / last as f32,
+            num_classes: dim("head.weight", 0)?,
+            depths,
+            groups,
+            offset_scale: 1.0,
+            layer_scale: has(".gamma1").then_some(1.0),
+            post_norm: false,
+            res_post_norm: has(".res_post_norm1.weight") || has(".res_post_norm1.0.weight"),
+            center_feature_scale: has("center_feature_scale_proj_weight"),
+            remove_center: false,
+            dw_kernel_size: Some(dim("levels.0.blocks.0.dcn.dw_conv.0.weight", 2)?),
+        })
+    }
+
     pub fn levels(&self) -> usize {
         self.depths.len()
     }
@@ -209,6 +269,26 @@ mod tests {
             .sum();
         assert_eq!(params, 29_918_424);
         assert_eq!(config.head_width(), 768);
+    }
+
+    #[test]
+    fn the_variant_is_read_off_the_shapes() {
+        for config in [ModelConfig::internimage_t(), ModelConfig::test_tiny()] {
+            let shapes = config.expected_tensors().into_iter().collect();
+            let mut inferred = ModelConfig::infer_from_shapes(&shapes).unwrap();
+            assert_eq!(inferred.dw_kernel_size, Some(3));
+            inferred.dw_kernel_size = None;
+            assert_eq!(inferred, config);
+        }
+        let mut shapes: std::collections::HashMap<_, _> = ModelConfig::test_tiny()
+            .expected_tensors()
+            .into_iter()
+            .collect();
+        shapes.remove("head.weight");
+        let error = ModelConfig::infer_from_shapes(&shapes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`head.weight` is missing"), "{error}");
     }
 
     #[test]

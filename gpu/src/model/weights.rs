@@ -157,6 +157,14 @@ impl WeightSource for SeededWeights {
     }
 }
 
+/// The element type a weights file is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredAs {
+    F32,
+    /// Half the size; the engine widens to f32 when it loads.
+    F16,
+}
+
 /// Serialises every tensor of `config` from `source` as an f32 safetensors file with the config,
 /// and the labels and description if given, in its metadata.
 pub fn to_safetensors(
@@ -165,18 +173,40 @@ pub fn to_safetensors(
     labels: Option<&[String]>,
     description: Option<&str>,
 ) -> Result<Vec<u8>> {
+    to_safetensors_as(config, source, labels, description, StoredAs::F32)
+}
+
+/// [`to_safetensors`] in a chosen element type.
+pub fn to_safetensors_as(
+    config: &ModelConfig,
+    source: &dyn WeightSource,
+    labels: Option<&[String]>,
+    description: Option<&str>,
+    stored_as: StoredAs,
+) -> Result<Vec<u8>> {
     let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = config
         .expected_tensors()
         .into_iter()
         .map(|(name, shape)| {
             let data = source.tensor(&name, &shape)?;
-            Ok((name, shape, bytemuck::cast_slice(&data).to_vec()))
+            let bytes = match stored_as {
+                StoredAs::F32 => bytemuck::cast_slice(&data).to_vec(),
+                StoredAs::F16 => data
+                    .iter()
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .collect(),
+            };
+            Ok((name, shape, bytes))
         })
         .collect::<Result<_>>()?;
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
         .map(|(name, shape, bytes)| {
-            let view = safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes)
+            let dtype = match stored_as {
+                StoredAs::F32 => Dtype::F32,
+                StoredAs::F16 => Dtype::F16,
+            };
+            let view = safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
                 .map_err(|e| weights_error(format!("{name}: {e}")))?;
             Ok((name.clone(), view))
         })
