@@ -12,6 +12,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::canvas::{context_2d, put_rgba};
 use crate::engine::INPUT_SIZE;
 
 /// The overlay shows the 224x224 input at this scale.
@@ -296,12 +297,7 @@ fn draw(
     points: &[SamplePoint],
     (x, y): (f32, f32),
 ) {
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = context_2d(canvas) else {
         return;
     };
     let size = f64::from(INPUT_SIZE) * SCALE;
@@ -390,12 +386,7 @@ fn draw_field(
     points: &[FieldPoint],
     colour: &str,
 ) {
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
+    let Some(ctx) = context_2d(canvas) else {
         return;
     };
     let size = f64::from(INPUT_SIZE);
@@ -463,14 +454,6 @@ fn range(values: &[f32]) -> (f32, f32, f32) {
 fn draw_heat(canvas: &web_sys::HtmlCanvasElement, values: &[f32], width: u32, height: u32) {
     canvas.set_width(width);
     canvas.set_height(height);
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
     let (lo, hi, _) = range(values);
     let scale = if hi > lo { 1.0 / (hi - lo) } else { 0.0 };
     let rgba: Vec<u8> = values
@@ -480,13 +463,7 @@ fn draw_heat(canvas: &web_sys::HtmlCanvasElement, values: &[f32], width: u32, he
             [r, g, b, 255]
         })
         .collect();
-    if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        wasm_bindgen::Clamped(&rgba),
-        width,
-        height,
-    ) {
-        let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    }
+    put_rgba(canvas, &rgba, width, height);
 }
 
 /// Dark blue through magenta and orange to pale yellow, for t in [0, 1].

@@ -1,5 +1,6 @@
 //! The page. Components and page state only; GPU work goes through [`engine`].
 
+pub mod canvas;
 pub mod download;
 pub mod engine;
 pub mod explore;
@@ -12,7 +13,6 @@ use leptos::ev::{DragEvent, Event};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::{Clamped, JsCast};
 
 use engine::{AdapterView, Engine, INPUT_SIZE, KernelCheck, ModelView, Prediction};
 
@@ -322,16 +322,7 @@ fn draw_preview(canvas: NodeRef<Canvas>, rgba: &[u8]) {
     let Some(canvas) = canvas.get_untracked() else {
         return;
     };
-    let context = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
-    let image =
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), INPUT_SIZE, INPUT_SIZE);
-    if let (Some(context), Ok(image)) = (context, image) {
-        let _ = context.put_image_data(&image, 0.0, 0.0);
-    }
+    canvas::put_rgba(&canvas, rgba, INPUT_SIZE, INPUT_SIZE);
 }
 
 /// The first file of a file input's change event or of a drop.

@@ -1,30 +1,12 @@
 //! The command line as a researcher uses it: seeded weights, classify an image and a raw tensor,
 //! dump sampling data; and clear errors for bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn internimage(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_internimage"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
+use common::{arg as path, internimage, write_input};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("cli", name)
 }
 
 #[test]
@@ -84,16 +66,8 @@ fn classifies_a_raw_tensor_like_the_image_path() {
     let values: Vec<f32> = (0..3 * 224 * 224)
         .map(|i| ((i % 97) as f32 / 48.0) - 1.0)
         .collect();
-    let bytes = bytemuck::cast_slice::<f32, u8>(&values);
-    let view =
-        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 3, 224, 224], bytes)
-            .unwrap();
     let input = scratch("input.safetensors");
-    std::fs::write(
-        &input,
-        safetensors::serialize([("input", view)], None).unwrap(),
-    )
-    .unwrap();
+    write_input(&input, &values, 224, 224);
     let (ok, out) = internimage(&[
         "classify",
         "--tensor",

@@ -2,9 +2,11 @@
 //! the official wrapper, a bare state dict and the Hugging Face prefix all give the logits
 //! PyTorch computed; broken files give clear errors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{arg as s, internimage, write_input};
 use gpu::check::Comparison;
 use gpu::seeded::SeededRng;
 
@@ -12,27 +14,8 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/c
 /// f32 on the GPU against float64 PyTorch on the same (float16-stored) weights.
 const LOGITS_TOLERANCE: f64 = 1e-5;
 
-fn internimage(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_internimage"))
-        .args(args)
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("convert");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::scratch("convert", name)
 }
 
 fn read_f32(path: &Path, name: &str) -> Vec<f32> {
@@ -47,18 +30,8 @@ fn seeded_input() -> PathBuf {
     let chw: Vec<f32> = (0..3)
         .flat_map(|c| hwc.iter().skip(c).step_by(3).copied().collect::<Vec<_>>())
         .collect();
-    let view = safetensors::tensor::TensorView::new(
-        safetensors::Dtype::F32,
-        vec![1, 3, 224, 224],
-        bytemuck::cast_slice(&chw),
-    )
-    .unwrap();
     let path = scratch("input.safetensors");
-    std::fs::write(
-        &path,
-        safetensors::serialize([("input", view)], None).unwrap(),
-    )
-    .unwrap();
+    write_input(&path, &chw, 224, 224);
     path
 }
 

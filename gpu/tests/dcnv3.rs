@@ -2,8 +2,8 @@
 
 mod common;
 
+use common::context;
 use common::{dcnv3_cases, dcnv3_inputs};
-use gpu::GpuContext;
 use gpu::check::Comparison;
 use gpu::ops::dcnv3::{self, Dcnv3Shape, reference};
 
@@ -12,12 +12,6 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 /// f32 kernel against float64 references: the bound.
 const KERNEL_TOLERANCE: f64 = 1e-5;
-
-async fn context() -> GpuContext {
-    GpuContext::new()
-        .await
-        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
-}
 
 dual_test! {
     async fn dcnv3_kernel_matches_pytorch_fixtures() {

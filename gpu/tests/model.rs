@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::context;
 use common::{ModelCase, model_case};
 use gpu::GpuContext;
 use gpu::check::Comparison;
@@ -15,12 +16,6 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 /// f32 on the GPU against float64 PyTorch, through 30 blocks: the bound on logits.
 const LOGITS_TOLERANCE: f64 = 1e-4;
 const LEVEL_TOLERANCE: f64 = 1e-4;
-
-async fn context() -> GpuContext {
-    GpuContext::new()
-        .await
-        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
-}
 
 async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) {
     let weights = SeededWeights::new(&case.config, case.weight_seed);

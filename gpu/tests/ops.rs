@@ -2,7 +2,7 @@
 
 mod common;
 
-use gpu::GpuContext;
+use common::context;
 use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
@@ -19,12 +19,6 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 /// f32 kernels against f64 references, sums of up to a few thousand terms.
 const TOLERANCE: f64 = 1e-5;
 const EPS: f32 = 1e-6;
-
-async fn context() -> GpuContext {
-    GpuContext::new()
-        .await
-        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
-}
 
 fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
     rng.uniform_vec(len, -1.0, 1.0)

@@ -42,6 +42,13 @@ pub fn log(line: &str) {
     println!("{line}");
 }
 
+/// The adapter the GPU tests run on; they fail, never skip, without one.
+pub async fn context() -> gpu::GpuContext {
+    gpu::GpuContext::new()
+        .await
+        .expect("a GPU adapter is required for these tests (llvmpipe natively)")
+}
+
 pub const DCNV3_FIXTURES: &[u8] = include_bytes!("../../../tests/fixtures/dcnv3.safetensors");
 
 /// One DCNv3 case of `tests/fixtures/dcnv3.safetensors`, its inputs regenerated from the seed.
