@@ -72,3 +72,126 @@ pub async fn fetch_with_progress(
     }
     Ok(bytes)
 }
+
+/// What a weights file must be, from the small manifest served beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifest {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Where verified bytes came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Network,
+    BrowserCache,
+}
+
+const CACHE_NAME: &str = "internimage-weights";
+
+/// Reads `{"size": N, "sha256": "hex"}`.
+pub async fn fetch_manifest(url: &str) -> Result<Manifest, String> {
+    let response = gloo::net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.ok() {
+        return Err(format!("{} {}", response.status(), response.status_text()));
+    }
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    let json = js_sys::JSON::parse(&text).map_err(|_| "the manifest is not JSON".to_owned())?;
+    let field = |name: &str| js_sys::Reflect::get(&json, &name.into()).ok();
+    let size = field("size")
+        .and_then(|v| v.as_f64())
+        .ok_or("the manifest has no size")?;
+    let sha256 = field("sha256")
+        .and_then(|v| v.as_string())
+        .ok_or("the manifest has no sha256")?;
+    Ok(Manifest {
+        size: size as u64,
+        sha256: sha256.to_lowercase(),
+    })
+}
+
+/// The file at `url`, from the browser's Cache Storage when an entry for this manifest is there,
+/// else downloaded (with progress) and cached. Either way its size and SHA-256 are checked
+/// against the manifest before it is returned.
+pub async fn fetch_verified(
+    url: &str,
+    manifest: &Manifest,
+    on_progress: impl Fn(Progress),
+) -> Result<(Vec<u8>, Origin), String> {
+    // The key names the content, so a new file never meets a stale entry.
+    let key = format!("{url}?sha256={}", manifest.sha256);
+    let cache = open_cache().await;
+    if let Some(cache) = &cache
+        && let Some(bytes) = cached(cache, &key).await
+    {
+        if verify(&bytes, manifest).await.is_ok() {
+            return Ok((bytes, Origin::BrowserCache));
+        }
+        let _ = cache.delete_with_str(&key);
+    }
+    let bytes = fetch_with_progress(url, on_progress).await?;
+    verify(&bytes, manifest).await?;
+    if let Some(cache) = &cache {
+        let body = js_sys::Uint8Array::from(&bytes[..]);
+        if let Ok(response) = web_sys::Response::new_with_opt_buffer_source(Some(&body)) {
+            // A full or unavailable cache only costs the next visit a download.
+            let _ = JsFuture::from(cache.put_with_str(&key, &response)).await;
+        }
+    }
+    Ok((bytes, Origin::Network))
+}
+
+async fn open_cache() -> Option<web_sys::Cache> {
+    let caches = web_sys::window()?.caches().ok()?;
+    JsFuture::from(caches.open(CACHE_NAME))
+        .await
+        .ok()
+        .map(JsCast::unchecked_into)
+}
+
+async fn cached(cache: &web_sys::Cache, key: &str) -> Option<Vec<u8>> {
+    let found = JsFuture::from(cache.match_with_str(key)).await.ok()?;
+    let response: web_sys::Response = found.dyn_into().ok()?;
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+async fn verify(bytes: &[u8], manifest: &Manifest) -> Result<(), String> {
+    if bytes.len() as u64 != manifest.size {
+        return Err(format!(
+            "the file has {} bytes, its manifest says {}: it is truncated or not the file described",
+            bytes.len(),
+            manifest.size
+        ));
+    }
+    let digest = sha256_hex(bytes).await?;
+    if digest != manifest.sha256 {
+        return Err(format!(
+            "its SHA-256 is {digest}, its manifest says {}",
+            manifest.sha256
+        ));
+    }
+    Ok(())
+}
+
+async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
+    let subtle = web_sys::window()
+        .ok_or("no window")?
+        .crypto()
+        .map_err(|e| js_error("no crypto", e))?
+        .subtle();
+    let promise = subtle
+        .digest_with_str_and_u8_array("SHA-256", bytes)
+        .map_err(|e| js_error("digest", e))?;
+    let digest = JsFuture::from(promise)
+        .await
+        .map_err(|e| js_error("digest", e))?;
+    Ok(js_sys::Uint8Array::new(&digest)
+        .to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}

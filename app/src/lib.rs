@@ -170,30 +170,45 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The manifest beside the default weights: their size and SHA-256.
+const DEFAULT_MANIFEST: &str = "public/weights/default.json";
+
 async fn load_default_weights(engine: &Engine, set_model: WriteSignal<ModelState>) {
     let name = DEFAULT_WEIGHTS.to_owned();
     set_model.set(ModelState::Downloading {
         name: name.clone(),
         progress: None,
     });
-    let fetched = download::fetch_with_progress(DEFAULT_WEIGHTS, |progress| {
-        set_model.set(ModelState::Downloading {
-            name: name.clone(),
-            progress: Some(progress),
-        });
-    })
+    let fetched = async {
+        let manifest = download::fetch_manifest(DEFAULT_MANIFEST)
+            .await
+            .map_err(|e| format!("the manifest {DEFAULT_MANIFEST} could not be read ({e})"))?;
+        download::fetch_verified(DEFAULT_WEIGHTS, &manifest, |progress| {
+            set_model.set(ModelState::Downloading {
+                name: name.clone(),
+                progress: Some(progress),
+            });
+        })
+        .await
+    }
     .await
     .map_err(|e| {
-        format!(
-            "The default weights could not be downloaded ({e}). Drop a .safetensors file below."
-        )
+        format!("The default weights cannot be used: {e}. Drop a .safetensors file below.")
     });
     let result = match fetched {
-        Ok(bytes) => {
+        Ok((bytes, origin)) => {
             set_model.set(ModelState::Loading(DEFAULT_WEIGHTS.into()));
             // Let the page show "Loading" before the synchronous checks and uploads.
             gloo::timers::future::TimeoutFuture::new(0).await;
-            engine.load_weights("default weights", &bytes)
+            let source = match origin {
+                download::Origin::Network => {
+                    "default weights (downloaded, size and SHA-256 verified)"
+                }
+                download::Origin::BrowserCache => {
+                    "default weights (from the browser cache, size and SHA-256 verified)"
+                }
+            };
+            engine.load_weights(source, &bytes)
         }
         Err(message) => Err(message),
     };

@@ -19,7 +19,7 @@ const FLAGS = [
 export const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? 'screenshots';
 
-export async function openApp({ withoutWebGpu = false, captureDevices = false } = {}) {
+export async function openApp({ withoutWebGpu = false, captureDevices = false, beforeLoad = null } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, acceptDownloads: true });
   const consoleErrors = [];
@@ -45,6 +45,7 @@ export async function openApp({ withoutWebGpu = false, captureDevices = false } 
       };
     });
   }
+  if (beforeLoad) await beforeLoad(page);
   await page.goto(APP_URL);
   return new AppPage(browser, page, consoleErrors);
 }

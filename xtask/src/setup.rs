@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 use crate::workspace_root;
 
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
@@ -129,13 +131,29 @@ fn is_root() -> bool {
 /// The weights the page loads at start, made here when missing (not kept in git).
 pub const DEFAULT_WEIGHTS: &str = "public/weights/default.safetensors";
 
+/// The manifest the page checks the default weights against: `{"size": N, "sha256": "hex"}`.
+const DEFAULT_MANIFEST: &str = "public/weights/default.json";
+
 /// Until a trained model is shipped, the default is the tiny test variant with seeded weights:
 /// the whole network runs, and the page says plainly that its predictions mean nothing.
+/// The manifest is written anew from whatever weights file is there.
 fn ensure_default_weights() -> Result<(), String> {
     let path = workspace_root().join(DEFAULT_WEIGHTS);
-    if path.exists() {
-        return Ok(());
+    if !path.exists() {
+        write_seeded_default(&path)?;
     }
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let manifest = format!("{{\"size\": {}, \"sha256\": \"{digest}\"}}\n", bytes.len());
+    let manifest_path = workspace_root().join(DEFAULT_MANIFEST);
+    std::fs::write(&manifest_path, manifest)
+        .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))
+}
+
+fn write_seeded_default(path: &Path) -> Result<(), String> {
     let config = gpu::model::ModelConfig::test_tiny();
     let seeded = gpu::model::SeededWeights::new(&config, 1);
     let description = "InternImage test-tiny variant (16 channels, 5 blocks, 10 classes) with seeded \
