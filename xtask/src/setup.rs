@@ -162,7 +162,7 @@ fn write_seeded_default(path: &Path) -> Result<(), String> {
     let bytes = gpu::model::weights::to_safetensors(&config, &seeded, None, Some(description))
         .map_err(|e| e.to_string())?;
     std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
-    std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("xtask: wrote default weights {}", path.display());
     Ok(())
 }
