@@ -22,6 +22,8 @@ use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensor
 use gpu::model::{InternImage, ModelConfig, SafetensorsWeights};
 
 const INPUT_SIZE: u32 = 224;
+/// ImageNet-1k class names in class order (from torchvision's metadata, BSD-3-Clause).
+const IMAGENET_LABELS: &str = include_str!("../../public/labels/imagenet-1k.txt");
 
 #[derive(Parser)]
 #[command(
@@ -62,7 +64,8 @@ enum Command {
         output: PathBuf,
         #[arg(long, value_enum, default_value_t = Precision::F32)]
         dtype: Precision,
-        /// Class names, one per line, to carry in the metadata.
+        /// Class names, one per line, to carry in the metadata (default for 1000 classes: the
+        /// ImageNet-1k names in public/labels/imagenet-1k.txt).
         #[arg(long)]
         labels: Option<PathBuf>,
         /// DCNv3 offset scale; it cannot be read off the shapes (1.0 for InternImage-T).
@@ -300,6 +303,9 @@ fn convert(
     config.offset_scale = offset_scale;
     config.validate().map_err(|e| at(e.to_string()))?;
     let labels = match labels {
+        None if config.num_classes == 1000 => {
+            Some(IMAGENET_LABELS.lines().map(String::from).collect())
+        }
         Some(file) => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
@@ -386,4 +392,16 @@ fn seeded_weights(variant: Variant, seed: u64, output: &Path) -> Result<(), Stri
         bytes.len() as f64 / 1e6
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IMAGENET_LABELS;
+
+    #[test]
+    fn imagenet_labels_are_the_1000_classes_in_order() {
+        let names: Vec<&str> = IMAGENET_LABELS.lines().collect();
+        assert_eq!(names.len(), 1000);
+        assert_eq!((names[0], names[1], names[999]), ("tench", "goldfish", "toilet tissue"));
+    }
 }
