@@ -402,6 +402,9 @@ mod tests {
     fn imagenet_labels_are_the_1000_classes_in_order() {
         let names: Vec<&str> = IMAGENET_LABELS.lines().collect();
         assert_eq!(names.len(), 1000);
-        assert_eq!((names[0], names[1], names[999]), ("tench", "goldfish", "toilet tissue"));
+        assert_eq!(
+            (names[0], names[1], names[999]),
+            ("tench", "goldfish", "toilet tissue")
+        );
     }
 }
