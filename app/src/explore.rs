@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use gpu::model::sampling::{
-    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, receptive_field,
+    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, receptive_field, weighted_spread,
 };
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::html::Canvas;
@@ -362,20 +362,12 @@ impl Fields {
     }
 }
 
-/// Number of locations and the weighted standard deviation of their distance to the centroid.
+/// Number of locations and how widely their weight spreads (image pixels).
 fn spread(points: &[FieldPoint]) -> (usize, f32) {
-    let total: f32 = points.iter().map(|p| p.weight).sum();
-    if total <= 0.0 {
-        return (points.len(), 0.0);
-    }
-    let cx = points.iter().map(|p| p.x * p.weight).sum::<f32>() / total;
-    let cy = points.iter().map(|p| p.y * p.weight).sum::<f32>() / total;
-    let var = points
-        .iter()
-        .map(|p| p.weight * ((p.x - cx).powi(2) + (p.y - cy).powi(2)))
-        .sum::<f32>()
-        / total;
-    (points.len(), var.sqrt())
+    (
+        points.len(),
+        weighted_spread(points.iter().map(|p| (p.x, p.y, p.weight))),
+    )
 }
 
 /// The dimmed input with one square per location, its opacity the location's weight relative

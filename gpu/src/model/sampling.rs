@@ -182,23 +182,28 @@ impl LayerSampling {
                 maps.offset_magnitude[pixel] += shift / POINTS as f32 / groups;
                 maps.concentration[pixel] +=
                     group.iter().map(|p| p.weight).fold(0.0, f32::max) / groups;
-                let total: f32 = group
-                    .iter()
-                    .map(|p| p.weight)
-                    .sum::<f32>()
-                    .max(f32::MIN_POSITIVE);
-                let cx = group.iter().map(|p| p.weight * p.x).sum::<f32>() / total;
-                let cy = group.iter().map(|p| p.weight * p.y).sum::<f32>() / total;
-                let var = group
-                    .iter()
-                    .map(|p| p.weight * ((p.x - cx).powi(2) + (p.y - cy).powi(2)))
-                    .sum::<f32>()
-                    / total;
-                maps.spread[pixel] += var.sqrt() / groups;
+                maps.spread[pixel] +=
+                    weighted_spread(group.iter().map(|p| (p.x, p.y, p.weight))) / groups;
             }
         }
         maps
     }
+}
+
+/// The weighted standard deviation of points' distance to their weighted centre; 0 for no
+/// weight. Used for a layer's 9 points and for a whole receptive field.
+pub fn weighted_spread(points: impl Iterator<Item = (f32, f32, f32)> + Clone) -> f32 {
+    let total: f32 = points.clone().map(|(_, _, w)| w).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let cx = points.clone().map(|(x, _, w)| w * x).sum::<f32>() / total;
+    let cy = points.clone().map(|(_, y, w)| w * y).sum::<f32>() / total;
+    let var = points
+        .map(|(x, y, w)| w * ((x - cx).powi(2) + (y - cy).powi(2)))
+        .sum::<f32>()
+        / total;
+    var.sqrt()
 }
 
 /// One image location of a receptive field, with its share of the total weight.
