@@ -90,6 +90,8 @@ enum Command {
 enum Precision {
     F32,
     F16,
+    /// Linear weights int8 per output channel, DCNv3 offset and mask linears kept f32.
+    Int8,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -342,6 +344,9 @@ fn convert(
     let stored_as = match dtype {
         Precision::F32 => StoredAs::F32,
         Precision::F16 => StoredAs::F16,
+        Precision::Int8 => StoredAs::Int8 {
+            keep_offset_and_mask: true,
+        },
     };
     let bytes = to_safetensors_as(
         &config,

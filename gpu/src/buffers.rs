@@ -6,7 +6,7 @@ use crate::context::GpuContext;
 use crate::error::{Error, Result};
 
 /// A storage buffer initialised from `data`, which can be copied in and out.
-pub fn storage_from(ctx: &GpuContext, label: &str, data: &[f32]) -> wgpu::Buffer {
+pub fn storage_from<T: bytemuck::Pod>(ctx: &GpuContext, label: &str, data: &[T]) -> wgpu::Buffer {
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),

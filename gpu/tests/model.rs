@@ -7,8 +7,19 @@ use common::context;
 use common::{ModelCase, model_case};
 use gpu::GpuContext;
 use gpu::check::Comparison;
-use gpu::model::weights::{SeededWeights, to_safetensors};
+use gpu::model::quant::Quantized;
+use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
 use gpu::model::{InternImage, SafetensorsWeights};
+
+fn cosine_similarity(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -73,6 +84,30 @@ dual_test! {
             }
         }
         assert!(model.run_with_sampling(&ctx, &case.image, &[5]).await.is_err());
+    }
+
+    async fn int8_weights_keep_the_logits_of_f32() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let seeded = SeededWeights::new(&case.config, case.weight_seed);
+        let f32_model = InternImage::new(&ctx, &case.config, &seeded, [224, 224]).unwrap();
+        let reference = f32_model.run(&ctx, &case.image).await.unwrap();
+        for keep_offset_and_mask in [true, false] {
+            let quantized = Quantized { inner: &seeded, keep_offset_and_mask };
+            let int8_model = InternImage::new(&ctx, &case.config, &quantized, [224, 224]).unwrap();
+            let logits = int8_model.run(&ctx, &case.image).await.unwrap();
+            let cosine = cosine_similarity(&logits, &reference);
+            common::log(&format!("tiny int8 (offset/mask f32: {keep_offset_and_mask}): logits cosine {cosine:.6}"));
+            assert!(cosine >= 0.999, "cosine {cosine}");
+            // The same through an int8 safetensors file: the values the GPU sees are identical.
+            let stored_as = StoredAs::Int8 { keep_offset_and_mask };
+            let bytes = to_safetensors_as(&case.config, &seeded, None, None, stored_as).unwrap();
+            let file = SafetensorsWeights::parse(&bytes).unwrap();
+            let from_file = InternImage::new(&ctx, &file.config, &file, [224, 224]).unwrap();
+            assert_eq!(from_file.run(&ctx, &case.image).await.unwrap(), logits);
+            let f32_size = to_safetensors(&case.config, &seeded, None, None).unwrap().len();
+            common::log(&format!("tiny int8 file: {} bytes, f32 file {f32_size}", bytes.len()));
+        }
     }
 
     async fn safetensors_round_trip_gives_the_same_logits() {

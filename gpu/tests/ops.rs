@@ -5,10 +5,11 @@ mod common;
 use common::context;
 use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
+use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm};
-use gpu::ops::linear::{self, Epilogue, Linear};
+use gpu::ops::linear::{self, Epilogue, Linear, LinearWeights};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -100,11 +101,36 @@ dual_test! {
             let bufs = [&input, &packed, &linear::pack_bias(&bias)].map(|d| storage_from(&ctx, "lin", d));
             // The output starts as the residual stream, for the accumulating epilogue.
             let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, [&bufs[0], &bufs[1], &bufs[2], &out]);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], LinearWeights::F32(&bufs[1]), &bufs[2], &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?}"));
+        }
+    }
+
+    async fn int8_linear_matches_the_reference_on_its_dequantized_weights() {
+        let ctx = context().await;
+        let lin = Linear::new(&ctx);
+        let mut rng = SeededRng::new(26);
+        // K off the 4-row packing, N off the 4-column blocks, and a single row.
+        for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store)] {
+            let input = random(&mut rng, (m * k) as usize);
+            let weight = random(&mut rng, (n * k) as usize);
+            let bias = random(&mut rng, n as usize);
+            let residual = random(&mut rng, (m * n) as usize);
+            let (q, scales) = quant::quantize_rows(&weight, n as usize);
+            let packed = storage_from(&ctx, "q", &linear::pack_weight_int8(&q, n as usize, k as usize));
+            let scale_buffer = storage_from(&ctx, "scales", &linear::pack_bias(&scales));
+            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
+            let out = storage_from(&ctx, "out", &residual);
+            let weights = LinearWeights::Int8 { packed: &packed, scales: &scale_buffer };
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights, &b, &out);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
+            let dequantized = quant::dequantize_rows(&q, &scales);
+            let expected = linear::reference(&input, &dequantized, &bias, k as usize, epilogue, Some(&residual));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?}"));
         }
     }
 

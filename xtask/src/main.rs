@@ -1,6 +1,7 @@
 //! `cargo xtask serve | test | bench`: the two README commands and the benchmarks.
 
 mod bench;
+mod quant_report;
 mod server;
 mod setup;
 mod suites;
@@ -26,6 +27,8 @@ enum Command {
     },
     /// Install what is missing, then run every suite: native, browsers, end to end.
     Test,
+    /// int8 against f32 InternImage-T weights on the sample photographs.
+    QuantReport,
     /// Time kernels on the native adapter.
     Bench {
         #[arg(value_enum, default_value_t = bench::Target::Dcnv3)]
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { port } => serve(port),
         Command::Test => suites::run_all(),
+        Command::QuantReport => quant_report::run(),
         Command::Bench { target, runs } => bench::run(target, runs),
     };
     match result {

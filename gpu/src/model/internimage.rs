@@ -14,7 +14,7 @@ use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
-use crate::ops::linear::{self, Epilogue, Linear};
+use crate::ops::linear::{self, Epilogue, Linear, LinearWeights};
 use crate::ops::pool::MeanPool;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
@@ -90,21 +90,66 @@ impl Builder<'_> {
         input: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Result<()> {
-        let weight = linear::pack_weight(
-            &self.read(&format!("{prefix}.weight"))?,
-            n as usize,
-            k as usize,
-        );
-        let weight = storage_from(self.ctx, prefix, &weight);
+        let weights = self.linear_weights(&format!("{prefix}.weight"), [n, k], None)?;
         let bias = linear::pack_bias(&self.read(&format!("{prefix}.bias"))?);
         let bias = storage_from(self.ctx, prefix, &bias);
-        self.push_linear([m, n, k], epilogue, [input, &weight, &bias, output]);
+        self.push_linear([m, n, k], epilogue, input, &weights, &bias, output);
         Ok(())
     }
 
-    fn push_linear(&mut self, mnk: [u32; 3], epilogue: Epilogue, buffers: [&wgpu::Buffer; 4]) {
+    /// The `[n, k]` weight `name` (a linear, or a 1x1 convolution) uploaded as the linear kernel
+    /// reads it: int8 with its scales when the source holds it so, else f32. `row_scale`
+    /// multiplies each output row (a folded BatchNorm): into the scales for int8, exactly.
+    fn linear_weights(
+        &self,
+        name: &str,
+        [n, k]: [u32; 2],
+        row_scale: Option<&[f64]>,
+    ) -> Result<LinearBuffers> {
+        let (n, k) = (n as usize, k as usize);
+        let shape = self.shape_of(name)?;
+        Ok(match self.source.quantized(name, &shape)? {
+            Some((q, mut scales)) => {
+                if let Some(row_scale) = row_scale {
+                    for (s, r) in scales.iter_mut().zip(row_scale) {
+                        *s = (f64::from(*s) * r) as f32;
+                    }
+                }
+                LinearBuffers::Int8 {
+                    packed: storage_from(self.ctx, name, &linear::pack_weight_int8(&q, n, k)),
+                    scales: storage_from(self.ctx, name, &linear::pack_bias(&scales)),
+                }
+            }
+            None => {
+                let mut weight = self.read(name)?;
+                if let Some(row_scale) = row_scale {
+                    for (row, r) in weight.chunks_mut(k).zip(row_scale) {
+                        row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
+                    }
+                }
+                LinearBuffers::F32(storage_from(
+                    self.ctx,
+                    name,
+                    &linear::pack_weight(&weight, n, k),
+                ))
+            }
+        })
+    }
+
+    fn push_linear(
+        &mut self,
+        mnk: [u32; 3],
+        epilogue: Epilogue,
+        input: &wgpu::Buffer,
+        weights: &LinearBuffers,
+        bias: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) {
         self.flops += linear::flops(mnk);
-        let dispatch = self.kernels.linear.bind(self.ctx, mnk, epilogue, buffers);
+        let dispatch =
+            self.kernels
+                .linear
+                .bind(self.ctx, mnk, epilogue, input, weights.view(), bias, output);
         self.plan.push(dispatch);
     }
 
@@ -403,18 +448,17 @@ impl InternImage {
         // Head: 1x1 conv with the eval BatchNorm folded in, GELU, average pool, classifier.
         let (last_buffer, [h, w, c]) = &level_outputs[levels - 1];
         let (p, head) = (h * w, config.head_width());
-        let (weight, bias) = fold_batch_norm(&b, head as usize, *c as usize)?;
-        let head_weight = storage_from(
-            ctx,
-            "conv_head",
-            &linear::pack_weight(&weight, head as usize, *c as usize),
-        );
+        let (bn_scale, bias) = fold_batch_norm(&b, head as usize)?;
+        let head_weights = b.linear_weights("conv_head.0.weight", [head, *c], Some(&bn_scale))?;
         let head_bias = storage_from(ctx, "conv_head bias", &linear::pack_bias(&bias));
         let head_hidden = scratch("head hidden", (p * head) as usize);
         b.push_linear(
             [p, head, *c],
             Epilogue::Gelu,
-            [last_buffer, &head_weight, &head_bias, &head_hidden],
+            last_buffer,
+            &head_weights,
+            &head_bias,
+            &head_hidden,
         );
         let pooled = scratch("pooled", head as usize);
         let dispatch = b.kernels.pool.bind(ctx, p, head, &head_hidden, &pooled);
@@ -589,20 +633,35 @@ fn dcn_bindings<'a>(
     }
 }
 
-/// The head's 1x1 convolution `[head, C, 1, 1]` with the eval BatchNorm folded in:
-/// `W' = W * s`, `b' = beta - mean * s`, `s = gamma / sqrt(var + eps)`, per output channel.
-fn fold_batch_norm(b: &Builder<'_>, head: usize, channels: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-    let mut weight = b.read("conv_head.0.weight")?;
+/// The head's eval BatchNorm as a per-channel scale of the 1x1 convolution before it and a bias:
+/// `s = gamma / sqrt(var + eps)`, `b = beta - mean * s`.
+fn fold_batch_norm(b: &Builder<'_>, head: usize) -> Result<(Vec<f64>, Vec<f32>)> {
     let [gamma, beta, mean, var] = ["weight", "bias", "running_mean", "running_var"]
         .map(|s| b.read(&format!("conv_head.1.0.{s}")));
     let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
-    let mut bias = vec![0f32; head];
-    for o in 0..head {
-        let scale = f64::from(gamma[o]) / (f64::from(var[o]) + f64::from(BATCH_NORM_EPS)).sqrt();
-        for v in &mut weight[o * channels..(o + 1) * channels] {
-            *v = (f64::from(*v) * scale) as f32;
+    let scale: Vec<f64> = (0..head)
+        .map(|o| f64::from(gamma[o]) / (f64::from(var[o]) + f64::from(BATCH_NORM_EPS)).sqrt())
+        .collect();
+    let bias = (0..head)
+        .map(|o| (f64::from(beta[o]) - f64::from(mean[o]) * scale[o]) as f32)
+        .collect();
+    Ok((scale, bias))
+}
+
+/// A linear layer's weights on the GPU.
+enum LinearBuffers {
+    F32(wgpu::Buffer),
+    Int8 {
+        packed: wgpu::Buffer,
+        scales: wgpu::Buffer,
+    },
+}
+
+impl LinearBuffers {
+    fn view(&self) -> LinearWeights<'_> {
+        match self {
+            Self::F32(weight) => LinearWeights::F32(weight),
+            Self::Int8 { packed, scales } => LinearWeights::Int8 { packed, scales },
         }
-        bias[o] = (f64::from(beta[o]) - f64::from(mean[o]) * scale) as f32;
     }
-    Ok((weight, bias))
 }

@@ -4,6 +4,7 @@ pub mod config;
 pub mod internimage;
 pub mod predictions;
 pub mod preprocess;
+pub mod quant;
 pub mod sampling;
 pub mod weights;
 

@@ -13,6 +13,12 @@ use crate::seeded::SeededRng;
 /// A provider of named f32 tensors, each checked against the shape the model expects.
 pub trait WeightSource {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>>;
+
+    /// The tensor as int8 with one scale per output row (`value = q * scale[row]`), when the
+    /// source holds it so; `tensor` then returns the same values dequantized.
+    fn quantized(&self, _name: &str, _shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
+        Ok(None)
+    }
 }
 
 /// Weights read from a safetensors file held in memory.
@@ -70,8 +76,13 @@ impl<'a> SafetensorsWeights<'a> {
     }
 }
 
-impl WeightSource for SafetensorsWeights<'_> {
-    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+/// The companion tensor holding an int8 tensor's per-row scales.
+pub fn scale_name(name: &str) -> String {
+    format!("{name}.scale")
+}
+
+impl SafetensorsWeights<'_> {
+    fn view(&self, name: &str, shape: &[usize]) -> Result<safetensors::tensor::TensorView<'_>> {
         let view = self.file.tensor(name).map_err(|_| {
             weights_error(format!(
                 "tensor `{name}` is missing (expected shape {shape:?})"
@@ -83,6 +94,16 @@ impl WeightSource for SafetensorsWeights<'_> {
                 view.shape()
             )));
         }
+        Ok(view)
+    }
+}
+
+impl WeightSource for SafetensorsWeights<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        if let Some((q, scales)) = self.quantized(name, shape)? {
+            return Ok(super::quant::dequantize_rows(&q, &scales));
+        }
+        let view = self.view(name, shape)?;
         let data = view.data();
         Ok(match view.dtype() {
             Dtype::F32 => bytemuck::pod_collect_to_vec(data),
@@ -96,10 +117,19 @@ impl WeightSource for SafetensorsWeights<'_> {
                 .collect(),
             other => {
                 return Err(weights_error(format!(
-                    "tensor `{name}` is {other:?}; expected F32, F16 or BF16"
+                    "tensor `{name}` is {other:?}; expected F32, F16, BF16 or I8 with scales"
                 )));
             }
         })
+    }
+
+    fn quantized(&self, name: &str, shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
+        let view = self.view(name, shape)?;
+        if view.dtype() != Dtype::I8 {
+            return Ok(None);
+        }
+        let scales = self.tensor(&scale_name(name), &shape[..1])?;
+        Ok(Some((bytemuck::cast_slice(view.data()).to_vec(), scales)))
     }
 }
 
@@ -163,6 +193,12 @@ pub enum StoredAs {
     F32,
     /// Half the size; the engine widens to f32 when it loads.
     F16,
+    /// Linear and 1x1-convolution weights as int8 with per-output-channel f32 scales in
+    /// `<name>.scale` (the rest f32): a quarter of the size, and int8 on the GPU too.
+    /// `keep_offset_and_mask` leaves the DCNv3 offset and mask linears in f32.
+    Int8 {
+        keep_offset_and_mask: bool,
+    },
 }
 
 /// Serialises every tensor of `config` from `source` as an f32 safetensors file with the config,
@@ -184,29 +220,38 @@ pub fn to_safetensors_as(
     description: Option<&str>,
     stored_as: StoredAs,
 ) -> Result<Vec<u8>> {
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = config
-        .expected_tensors()
-        .into_iter()
-        .map(|(name, shape)| {
-            let data = source.tensor(&name, &shape)?;
-            let bytes = match stored_as {
-                StoredAs::F32 => bytemuck::cast_slice(&data).to_vec(),
-                StoredAs::F16 => data
-                    .iter()
+    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, shape) in config.expected_tensors() {
+        if let StoredAs::Int8 {
+            keep_offset_and_mask,
+        } = stored_as
+            && super::quant::is_quantized(&name, &shape, keep_offset_and_mask)
+        {
+            let (q, scales) = match source.quantized(&name, &shape)? {
+                Some(quantized) => quantized,
+                None => super::quant::quantize_rows(&source.tensor(&name, &shape)?, shape[0]),
+            };
+            let scale_bytes = bytemuck::cast_slice(&scales).to_vec();
+            tensors.push((scale_name(&name), Dtype::F32, vec![shape[0]], scale_bytes));
+            tensors.push((name, Dtype::I8, shape, bytemuck::cast_slice(&q).to_vec()));
+            continue;
+        }
+        let data = source.tensor(&name, &shape)?;
+        let (dtype, bytes) = match stored_as {
+            StoredAs::F16 => (
+                Dtype::F16,
+                data.iter()
                     .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
                     .collect(),
-            };
-            Ok((name, shape, bytes))
-        })
-        .collect::<Result<_>>()?;
+            ),
+            _ => (Dtype::F32, bytemuck::cast_slice(&data).to_vec()),
+        };
+        tensors.push((name, dtype, shape, bytes));
+    }
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            let dtype = match stored_as {
-                StoredAs::F32 => Dtype::F32,
-                StoredAs::F16 => Dtype::F16,
-            };
-            let view = safetensors::tensor::TensorView::new(dtype, shape.clone(), bytes)
+        .map(|(name, dtype, shape, bytes)| {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
                 .map_err(|e| weights_error(format!("{name}: {e}")))?;
             Ok((name.clone(), view))
         })

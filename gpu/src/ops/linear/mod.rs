@@ -56,35 +56,72 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
     packed
 }
 
+/// Weights as the kernel reads them: f32 packed by [`pack_weight`], or int8 packed by
+/// [`pack_weight_int8`] with per-column scales padded by [`pack_bias`].
+pub enum LinearWeights<'a> {
+    F32(&'a wgpu::Buffer),
+    Int8 {
+        packed: &'a wgpu::Buffer,
+        scales: &'a wgpu::Buffer,
+    },
+}
+
 pub struct Linear {
-    kernels: [Kernel; 3],
+    /// By epilogue (store, GELU, accumulate), then f32 or int8.
+    kernels: [[Kernel; 2]; 3],
+    /// Bound in place of the scales for f32 weights: the shader never reads it.
+    no_scales: wgpu::Buffer,
 }
 
 impl Linear {
     pub fn new(ctx: &GpuContext) -> Self {
         let source = source();
-        let storage = [Access::Read, Access::Read, Access::Read, Access::ReadWrite];
-        let kernel = |epilogue: f64| {
-            Kernel::new(ctx, "linear", &source, &storage, &[("EPILOGUE", epilogue)])
+        let storage = [
+            Access::Read,
+            Access::Read,
+            Access::Read,
+            Access::ReadWrite,
+            Access::Read,
+        ];
+        let kernel = |epilogue: f64, quantized: bool| {
+            let constants = [
+                ("EPILOGUE", epilogue),
+                ("QUANTIZED", f64::from(u8::from(quantized))),
+            ];
+            Kernel::new(ctx, "linear", &source, &storage, &constants)
         };
+        let no_scales = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("linear no scales"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         Self {
-            kernels: [kernel(0.0), kernel(1.0), kernel(2.0)],
+            kernels: [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)]),
+            no_scales,
         }
     }
 
-    /// `weight` and `bias` packed by [`pack_weight`] and [`pack_bias`].
+    /// `bias` packed by [`pack_bias`].
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
         ctx: &GpuContext,
         [m, n, k]: [u32; 3],
         epilogue: Epilogue,
-        [input, weight, bias, output]: [&wgpu::Buffer; 4],
+        input: &wgpu::Buffer,
+        weights: LinearWeights<'_>,
+        bias: &wgpu::Buffer,
+        output: &wgpu::Buffer,
     ) -> Dispatch {
-        let (kernel, label) = match epilogue {
-            Epilogue::Store => (&self.kernels[0], "linear"),
-            Epilogue::Gelu => (&self.kernels[1], "linear+gelu"),
-            Epilogue::Accumulate => (&self.kernels[2], "linear+residual"),
+        let (index, label) = match epilogue {
+            Epilogue::Store => (0, "linear"),
+            Epilogue::Gelu => (1, "linear+gelu"),
+            Epilogue::Accumulate => (2, "linear+residual"),
+        };
+        let (kernel, weight, scales) = match weights {
+            LinearWeights::F32(weight) => (&self.kernels[index][0], weight, &self.no_scales),
+            LinearWeights::Int8 { packed, scales } => (&self.kernels[index][1], packed, scales),
         };
         let grid = [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1];
         let params = Params {
@@ -93,8 +130,39 @@ impl Linear {
             k,
             n4: n.div_ceil(4),
         };
-        kernel.bind(ctx, label, &params, &[input, weight, bias, output], grid)
+        kernel.bind(
+            ctx,
+            label,
+            &params,
+            &[input, weight, bias, output, scales],
+            grid,
+        )
     }
+}
+
+/// PyTorch-layout `[N, K]` int8 weights to the kernel's words: for each block of 4 rows of K
+/// and 4 columns, 4 u32 (one per row), byte j of a word holding column 4c + j; zero-padded.
+pub fn pack_weight_int8(weight: &[i8], n: usize, k: usize) -> Vec<u32> {
+    let (n4, quads) = (n.div_ceil(4), k.div_ceil(4));
+    let mut words = vec![0u32; quads * n4 * 4];
+    for q in 0..quads {
+        for c in 0..n4 {
+            for r in 0..4 {
+                let row = q * 4 + r;
+                let word = (0..4).fold(0u32, |word, j| {
+                    let col = c * 4 + j;
+                    let value = if row < k && col < n {
+                        weight[col * k + row]
+                    } else {
+                        0
+                    };
+                    word | (u32::from(value as u8) << (8 * j))
+                });
+                words[(q * n4 + c) * 4 + r] = word;
+            }
+        }
+    }
+    words
 }
 
 /// 2 FLOPs per multiply-add.

@@ -1,0 +1,114 @@
+//! int8 weights: symmetric, one scale per output channel (`value = q * scale`, q in -127..=127).
+
+use super::weights::WeightSource;
+use crate::error::Result;
+
+/// Quantizes a `[rows, ...]` tensor row by row: each row's largest magnitude maps to 127.
+pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
+    let per_row = values.len() / rows.max(1);
+    let mut q = Vec::with_capacity(values.len());
+    let mut scales = Vec::with_capacity(rows);
+    for row in values.chunks(per_row.max(1)) {
+        let largest = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+        q.extend(
+            row.iter()
+                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8),
+        );
+        scales.push(scale);
+    }
+    (q, scales)
+}
+
+pub fn dequantize_rows(q: &[i8], scales: &[f32]) -> Vec<f32> {
+    let per_row = q.len() / scales.len().max(1);
+    q.chunks(per_row.max(1))
+        .zip(scales)
+        .flat_map(|(row, &s)| row.iter().map(move |&v| f32::from(v) * s))
+        .collect()
+}
+
+/// Which tensors are quantized: the weights of the linear layers, and of the dense
+/// convolutions whose input channels come in fours. `keep_offset_and_mask` leaves the DCNv3
+/// offset and mask linears in f32, since they move sampling locations.
+pub fn is_quantized(name: &str, shape: &[usize], keep_offset_and_mask: bool) -> bool {
+    let offset_or_mask = name.ends_with("dcn.offset.weight") || name.ends_with("dcn.mask.weight");
+    let linear = shape.len() == 2 && name.ends_with(".weight");
+    // 1x1 convolutions are linears ([out, in, 1, 1]).
+    let pointwise = shape.len() == 4 && shape[2] == 1 && shape[3] == 1;
+    (linear || pointwise) && !(keep_offset_and_mask && offset_or_mask)
+}
+
+/// Any weight source seen through int8: the chosen tensors are quantized on the fly, and
+/// `tensor` returns their dequantized values so every path agrees.
+pub struct Quantized<'a> {
+    pub inner: &'a dyn WeightSource,
+    pub keep_offset_and_mask: bool,
+}
+
+impl WeightSource for Quantized<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        match self.quantized(name, shape)? {
+            Some((q, scales)) => Ok(dequantize_rows(&q, &scales)),
+            None => self.inner.tensor(name, shape),
+        }
+    }
+
+    fn quantized(&self, name: &str, shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
+        if !is_quantized(name, shape, self.keep_offset_and_mask) {
+            return Ok(None);
+        }
+        Ok(Some(quantize_rows(
+            &self.inner.tensor(name, shape)?,
+            shape[0],
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_keep_their_largest_value_exactly() {
+        let values = [0.5, -1.0, 0.25, 0.0, 0.0, 0.0, 3.0, 1.5, -0.75];
+        let (q, scales) = quantize_rows(&values, 3);
+        assert_eq!(&q[..3], &[64, -127, 32]);
+        assert_eq!(&q[3..6], &[0, 0, 0]);
+        assert_eq!(scales[1], 1.0);
+        let back = dequantize_rows(&q, &scales);
+        for (a, b) in back.iter().zip(&values) {
+            assert!((a - b).abs() <= 3.0 / 127.0 / 2.0 + 1e-6);
+        }
+    }
+
+    #[test]
+    fn only_linear_and_pointwise_weights_are_quantized() {
+        assert!(is_quantized(
+            "levels.0.blocks.0.mlp.fc1.weight",
+            &[256, 64],
+            true
+        ));
+        assert!(is_quantized("conv_head.0.weight", &[768, 512, 1, 1], true));
+        assert!(!is_quantized(
+            "levels.0.blocks.0.dcn.offset.weight",
+            &[72, 64],
+            true
+        ));
+        assert!(is_quantized(
+            "levels.0.blocks.0.dcn.offset.weight",
+            &[72, 64],
+            false
+        ));
+        assert!(!is_quantized(
+            "patch_embed.conv1.weight",
+            &[32, 3, 3, 3],
+            true
+        ));
+        assert!(!is_quantized(
+            "levels.0.blocks.0.norm1.0.weight",
+            &[64],
+            true
+        ));
+    }
+}
