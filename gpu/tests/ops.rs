@@ -6,10 +6,11 @@ use common::context;
 use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::model::quant;
+use gpu::ops::Weights;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm};
-use gpu::ops::linear::{self, Epilogue, Linear, LinearWeights};
+use gpu::ops::linear::{self, Epilogue, Linear};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -39,11 +40,35 @@ dual_test! {
             let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
             let (i, wb, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "w", &packed), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
-            let dispatch = conv.bind(&ctx, &shape, &i, &wb, &b, &out).unwrap();
+            let dispatch = conv.bind(&ctx, &shape, &i, Weights::F32(&wb), &b, &out).unwrap();
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
+        }
+    }
+
+    async fn int8_conv2d_matches_the_reference_on_its_dequantized_weights() {
+        let ctx = context().await;
+        let conv = Conv2d::new(&ctx);
+        let mut rng = SeededRng::new(27);
+        for (h, w, cin, cout, stride) in [(9, 9, 32, 64, 2), (14, 14, 64, 128, 2), (5, 6, 8, 4, 1)] {
+            let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
+            let input = random(&mut rng, shape.input_len());
+            let weight = random(&mut rng, shape.weight_len());
+            let bias = random(&mut rng, cout as usize);
+            let (q, scales) = quant::quantize_rows(&weight, cout as usize);
+            let packed = storage_from(&ctx, "q", &conv2d::pack_weight_int8(&q, cout as usize, cin as usize));
+            let scale_buffer = storage_from(&ctx, "scales", &scales);
+            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
+            let out = storage_zeroed(&ctx, "out", shape.output_len());
+            let weights = Weights::Int8 { packed: &packed, scales: &scale_buffer };
+            let dispatch = conv.bind(&ctx, &shape, &i, weights, &b, &out).unwrap();
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
+            let dequantized = quant::dequantize_rows(&q, &scales);
+            let expected = conv2d::reference::conv2d(&shape, &input, &dequantized, Some(&bias));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 conv2d {shape:?}"));
         }
     }
 
@@ -101,7 +126,7 @@ dual_test! {
             let bufs = [&input, &packed, &linear::pack_bias(&bias)].map(|d| storage_from(&ctx, "lin", d));
             // The output starts as the residual stream, for the accumulating epilogue.
             let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], LinearWeights::F32(&bufs[1]), &bufs[2], &out);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], Weights::F32(&bufs[1]), &bufs[2], &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
@@ -124,7 +149,7 @@ dual_test! {
             let scale_buffer = storage_from(&ctx, "scales", &linear::pack_bias(&scales));
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
             let out = storage_from(&ctx, "out", &residual);
-            let weights = LinearWeights::Int8 { packed: &packed, scales: &scale_buffer };
+            let weights = Weights::Int8 { packed: &packed, scales: &scale_buffer };
             let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights, &b, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();

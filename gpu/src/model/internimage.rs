@@ -10,11 +10,12 @@ use crate::buffers::{read_f32, storage_from, storage_zeroed};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 use crate::error::{Error, Result};
+use crate::ops::Weights;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
-use crate::ops::linear::{self, Epilogue, Linear, LinearWeights};
+use crate::ops::linear::{self, Epilogue, Linear};
 use crate::ops::pool::MeanPool;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
@@ -105,7 +106,7 @@ impl Builder<'_> {
         name: &str,
         [n, k]: [u32; 2],
         row_scale: Option<&[f64]>,
-    ) -> Result<LinearBuffers> {
+    ) -> Result<WeightBuffers> {
         let (n, k) = (n as usize, k as usize);
         let shape = self.shape_of(name)?;
         Ok(match self.source.quantized(name, &shape)? {
@@ -115,7 +116,7 @@ impl Builder<'_> {
                         *s = (f64::from(*s) * r) as f32;
                     }
                 }
-                LinearBuffers::Int8 {
+                WeightBuffers::Int8 {
                     packed: storage_from(self.ctx, name, &linear::pack_weight_int8(&q, n, k)),
                     scales: storage_from(self.ctx, name, &linear::pack_bias(&scales)),
                 }
@@ -127,7 +128,7 @@ impl Builder<'_> {
                         row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
                     }
                 }
-                LinearBuffers::F32(storage_from(
+                WeightBuffers::F32(storage_from(
                     self.ctx,
                     name,
                     &linear::pack_weight(&weight, n, k),
@@ -141,7 +142,7 @@ impl Builder<'_> {
         mnk: [u32; 3],
         epilogue: Epilogue,
         input: &wgpu::Buffer,
-        weights: &LinearBuffers,
+        weights: &WeightBuffers,
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) {
@@ -185,18 +186,27 @@ impl Builder<'_> {
         output: &wgpu::Buffer,
     ) -> Result<()> {
         let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
-        let weight = conv2d::pack_weight(&self.read(&format!("{prefix}.weight"))?, cout, cin);
-        let weight = storage_from(self.ctx, prefix, &weight);
+        let name = format!("{prefix}.weight");
+        let weights = match self.source.quantized(&name, &self.shape_of(&name)?)? {
+            Some((q, scales)) => WeightBuffers::Int8 {
+                packed: storage_from(self.ctx, prefix, &conv2d::pack_weight_int8(&q, cout, cin)),
+                scales: storage_from(self.ctx, prefix, &scales),
+            },
+            None => {
+                let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
+                WeightBuffers::F32(storage_from(self.ctx, prefix, &weight))
+            }
+        };
         let bias = if with_bias {
             self.upload(&format!("{prefix}.bias"))?
         } else {
             storage_from(self.ctx, "no bias", &vec![0.0; cout])
         };
         self.flops += shape.flops();
-        let dispatch = self
-            .kernels
-            .conv
-            .bind(self.ctx, &shape, input, &weight, &bias, output)?;
+        let dispatch =
+            self.kernels
+                .conv
+                .bind(self.ctx, &shape, input, weights.view(), &bias, output)?;
         self.plan.push(dispatch);
         Ok(())
     }
@@ -648,8 +658,8 @@ fn fold_batch_norm(b: &Builder<'_>, head: usize) -> Result<(Vec<f64>, Vec<f32>)>
     Ok((scale, bias))
 }
 
-/// A linear layer's weights on the GPU.
-enum LinearBuffers {
+/// A layer's weights on the GPU, f32 or int8 with scales.
+enum WeightBuffers {
     F32(wgpu::Buffer),
     Int8 {
         packed: wgpu::Buffer,
@@ -657,11 +667,11 @@ enum LinearBuffers {
     },
 }
 
-impl LinearBuffers {
-    fn view(&self) -> LinearWeights<'_> {
+impl WeightBuffers {
+    fn view(&self) -> Weights<'_> {
         match self {
-            Self::F32(weight) => LinearWeights::F32(weight),
-            Self::Int8 { packed, scales } => LinearWeights::Int8 { packed, scales },
+            Self::F32(weight) => Weights::F32(weight),
+            Self::Int8 { packed, scales } => Weights::Int8 { packed, scales },
         }
     }
 }

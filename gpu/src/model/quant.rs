@@ -28,15 +28,19 @@ pub fn dequantize_rows(q: &[i8], scales: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// Which tensors are quantized: the weights of the linear layers, and of the dense
-/// convolutions whose input channels come in fours. `keep_offset_and_mask` leaves the DCNv3
-/// offset and mask linears in f32, since they move sampling locations.
+/// Which tensors are quantized: the weights of the linear layers (1x1 convolutions among them)
+/// and of the dense 3x3 convolutions whose input channels come in fours (all but the stem's
+/// first, on 3 colour channels; the depthwise ones have one). `keep_offset_and_mask` leaves the
+/// DCNv3 offset and mask linears in f32, since they move sampling locations.
 pub fn is_quantized(name: &str, shape: &[usize], keep_offset_and_mask: bool) -> bool {
     let offset_or_mask = name.ends_with("dcn.offset.weight") || name.ends_with("dcn.mask.weight");
     let linear = shape.len() == 2 && name.ends_with(".weight");
-    // 1x1 convolutions are linears ([out, in, 1, 1]).
     let pointwise = shape.len() == 4 && shape[2] == 1 && shape[3] == 1;
-    (linear || pointwise) && !(keep_offset_and_mask && offset_or_mask)
+    let dense_3x3 = shape.len() == 4
+        && shape[2] == 3
+        && shape[1].is_multiple_of(4)
+        && name.ends_with(".weight");
+    (linear || pointwise || dense_3x3) && !(keep_offset_and_mask && offset_or_mask)
 }
 
 /// Any weight source seen through int8: the chosen tensors are quantized on the fly, and
@@ -83,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn only_linear_and_pointwise_weights_are_quantized() {
+    fn linear_and_dense_convolution_weights_are_quantized() {
         assert!(is_quantized(
             "levels.0.blocks.0.mlp.fc1.weight",
             &[256, 64],

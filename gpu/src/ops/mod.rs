@@ -15,11 +15,33 @@ use crate::context::GpuContext;
 /// GELU with the exact erf form, shared by the kernels that fuse it: WGSL has no `include`, so
 /// launchers prepend it to their source.
 pub const GELU_WGSL: &str = include_str!("gelu.wgsl");
+/// Widening packed int8 weights, shared the same way.
+pub const INT8_WGSL: &str = include_str!("int8.wgsl");
+
+/// Weights as the kernels read them: f32, or int8 packed four to a u32 with one f32 scale per
+/// output channel (padded to whole vec4s).
+pub enum Weights<'a> {
+    F32(&'a wgpu::Buffer),
+    Int8 {
+        packed: &'a wgpu::Buffer,
+        scales: &'a wgpu::Buffer,
+    },
+}
+
+/// Bound in place of the scales for f32 weights: the shaders never read it then.
+pub(crate) fn no_scales(ctx: &GpuContext) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("no scales"),
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    })
+}
 
 /// Every kernel source as compiled, for validation without a GPU.
 pub fn shader_sources() -> Vec<(&'static str, String)> {
     vec![
-        ("conv2d", conv2d::SOURCE.to_owned()),
+        ("conv2d", conv2d::source()),
         ("dcnv3", dcnv3::SOURCE.to_owned()),
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),

@@ -4,12 +4,14 @@
 
 pub mod reference;
 
-use super::{Access, Kernel};
+use super::{Access, INT8_WGSL, Kernel, Weights};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, linear_grid};
 use crate::error::{Error, Result};
 
-pub const SOURCE: &str = include_str!("conv2d.wgsl");
+pub fn source() -> String {
+    format!("{INT8_WGSL}{}", include_str!("conv2d.wgsl"))
+}
 pub const KERNEL: usize = 3;
 const PAD: u32 = 1;
 
@@ -82,28 +84,78 @@ pub fn pack_weight(weight: &[f32], out_channels: usize, in_channels: usize) -> V
 }
 
 pub struct Conv2d {
-    kernel: Kernel,
+    /// f32, then int8 weights.
+    kernels: [Kernel; 2],
+    no_scales: wgpu::Buffer,
+}
+
+/// PyTorch-layout `[Cout, Cin, 3, 3]` int8 weights to the kernel's words: per tap, per block of
+/// 4 input channels and 4 output channels, 4 u32 (one per input channel), byte j holding output
+/// channel 4q + j. Needs input channels in fours.
+pub fn pack_weight_int8(weight: &[i8], out_channels: usize, in_channels: usize) -> Vec<u32> {
+    let taps = KERNEL * KERNEL;
+    let (in4, out4) = (in_channels / 4, out_channels / 4);
+    let mut words = vec![0u32; taps * in4 * out4 * 4];
+    for tap in 0..taps {
+        for p in 0..in4 {
+            for q in 0..out4 {
+                for r in 0..4 {
+                    let c = 4 * p + r;
+                    let word = (0..4).fold(0u32, |word, j| {
+                        let value = weight[((4 * q + j) * in_channels + c) * taps + tap];
+                        word | (u32::from(value as u8) << (8 * j))
+                    });
+                    words[((tap * in4 + p) * out4 + q) * 4 + r] = word;
+                }
+            }
+        }
+    }
+    words
 }
 
 impl Conv2d {
     pub fn new(ctx: &GpuContext) -> Self {
-        let storage = [Access::Read, Access::Read, Access::Read, Access::ReadWrite];
+        let source = source();
+        let storage = [
+            Access::Read,
+            Access::Read,
+            Access::Read,
+            Access::ReadWrite,
+            Access::Read,
+        ];
+        let kernel = |quantized: bool| {
+            let constants = [("QUANTIZED", f64::from(u8::from(quantized)))];
+            Kernel::new(ctx, "conv2d", &source, &storage, &constants)
+        };
         Self {
-            kernel: Kernel::new(ctx, "conv2d", SOURCE, &storage, &[]),
+            kernels: [kernel(false), kernel(true)],
+            no_scales: super::no_scales(ctx),
         }
     }
 
-    /// `weight` packed by [`pack_weight`]; `bias` holds `out_channels` values (zeros for none).
+    /// Weights packed by [`pack_weight`] or [`pack_weight_int8`] (int8 needs input channels in
+    /// fours); `bias` holds `out_channels` values (zeros for none).
     pub fn bind(
         &self,
         ctx: &GpuContext,
         shape: &Conv2dShape,
         input: &wgpu::Buffer,
-        weight: &wgpu::Buffer,
+        weights: Weights<'_>,
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         shape.validate()?;
+        let (kernel, weight, scales) = match weights {
+            Weights::F32(weight) => (&self.kernels[0], weight, &self.no_scales),
+            Weights::Int8 { packed, scales } => {
+                if !shape.in_channels.is_multiple_of(4) {
+                    return Err(Error::Unsupported(format!(
+                        "int8 conv2d needs input channels in fours: {shape:?}"
+                    )));
+                }
+                (&self.kernels[1], packed, scales)
+            }
+        };
         let params = Params {
             in_height: shape.in_height,
             in_width: shape.in_width,
@@ -115,12 +167,7 @@ impl Conv2d {
             pad: PAD,
         };
         let invocations = shape.out_height() * shape.out_width() * shape.out_channels / 4;
-        Ok(self.kernel.bind(
-            ctx,
-            "conv2d",
-            &params,
-            &[input, weight, bias, output],
-            linear_grid(invocations),
-        ))
+        let bound = [input, weight, bias, output, scales];
+        Ok(kernel.bind(ctx, "conv2d", &params, &bound, linear_grid(invocations)))
     }
 }

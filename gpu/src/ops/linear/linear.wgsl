@@ -30,12 +30,6 @@ const ROWS: u32 = 8u;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>; // [M, N]
 @group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;  // int8: [N4] column scales
 
-// Four signed bytes of `word`, byte j to component j.
-fn unpack_i8x4(word: u32) -> vec4<f32> {
-    let shifted = vec4<u32>(word << 24u, word << 16u, word << 8u, word);
-    return vec4<f32>(bitcast<vec4<i32>>(shifted) >> vec4<u32>(24u));
-}
-
 @compute @workgroup_size(16, 4)
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let col4 = id.x;

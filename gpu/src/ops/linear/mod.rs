@@ -3,12 +3,12 @@
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
 //! padded alike, so every column block is one aligned vec4.
 
-use super::{Access, GELU_WGSL, Kernel};
+use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, Weights};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
-    format!("{GELU_WGSL}{}", include_str!("linear.wgsl"))
+    format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
 }
 
 /// Output columns and rows per workgroup: 16 x 4 invocations of 4 columns x 8 rows.
@@ -56,20 +56,9 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
     packed
 }
 
-/// Weights as the kernel reads them: f32 packed by [`pack_weight`], or int8 packed by
-/// [`pack_weight_int8`] with per-column scales padded by [`pack_bias`].
-pub enum LinearWeights<'a> {
-    F32(&'a wgpu::Buffer),
-    Int8 {
-        packed: &'a wgpu::Buffer,
-        scales: &'a wgpu::Buffer,
-    },
-}
-
 pub struct Linear {
     /// By epilogue (store, GELU, accumulate), then f32 or int8.
     kernels: [[Kernel; 2]; 3],
-    /// Bound in place of the scales for f32 weights: the shader never reads it.
     no_scales: wgpu::Buffer,
 }
 
@@ -90,19 +79,14 @@ impl Linear {
             ];
             Kernel::new(ctx, "linear", &source, &storage, &constants)
         };
-        let no_scales = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("linear no scales"),
-            size: 16,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
         Self {
             kernels: [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)]),
-            no_scales,
+            no_scales: super::no_scales(ctx),
         }
     }
 
-    /// `bias` packed by [`pack_bias`].
+    /// Weights packed by [`pack_weight`] or [`pack_weight_int8`] (scales by [`pack_bias`]),
+    /// `bias` by [`pack_bias`].
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
@@ -110,7 +94,7 @@ impl Linear {
         [m, n, k]: [u32; 3],
         epilogue: Epilogue,
         input: &wgpu::Buffer,
-        weights: LinearWeights<'_>,
+        weights: Weights<'_>,
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Dispatch {
@@ -120,8 +104,8 @@ impl Linear {
             Epilogue::Accumulate => (2, "linear+residual"),
         };
         let (kernel, weight, scales) = match weights {
-            LinearWeights::F32(weight) => (&self.kernels[index][0], weight, &self.no_scales),
-            LinearWeights::Int8 { packed, scales } => (&self.kernels[index][1], packed, scales),
+            Weights::F32(weight) => (&self.kernels[index][0], weight, &self.no_scales),
+            Weights::Int8 { packed, scales } => (&self.kernels[index][1], packed, scales),
         };
         let grid = [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1];
         let params = Params {
