@@ -27,8 +27,12 @@ enum Command {
     },
     /// Install what is missing, then run every suite: native, browsers, end to end.
     Test,
-    /// int8 against f32 InternImage-T weights on the sample photographs.
-    QuantReport,
+    /// int8 against f32 weights on the sample photographs (seeded InternImage-T by default).
+    QuantReport {
+        /// An f32 or f16 safetensors file (e.g. the converted official checkpoint) instead.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+    },
     /// Time kernels on the native adapter.
     Bench {
         #[arg(value_enum, default_value_t = bench::Target::Dcnv3)]
@@ -51,7 +55,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { port } => serve(port),
         Command::Test => suites::run_all(),
-        Command::QuantReport => quant_report::run(),
+        Command::QuantReport { weights } => quant_report::run(weights.as_deref()),
         Command::Bench { target, runs } => bench::run(target, runs),
     };
     match result {

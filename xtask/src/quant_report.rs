@@ -9,7 +9,9 @@ use gpu::model::preprocess::{decode, preprocess};
 use gpu::model::quant::Quantized;
 use gpu::model::sampling::LayerSampling;
 use gpu::model::weights::{StoredAs, to_safetensors_as};
-use gpu::model::{InternImage, ModelConfig, SeededWeights, WeightSource};
+use std::path::Path;
+
+use gpu::model::{InternImage, ModelConfig, SafetensorsWeights, SeededWeights, WeightSource};
 
 use crate::workspace_root;
 
@@ -18,68 +20,84 @@ struct Run {
     sampling: Vec<LayerSampling>,
 }
 
-pub fn run() -> Result<(), String> {
-    pollster::block_on(async {
-        let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
-        let config = ModelConfig::internimage_t();
-        let seeded = SeededWeights::new(&config, 1);
-        let images = sample_inputs()?;
-        println!(
-            "InternImage-T, seeded weights (no official checkpoint here), {} photographs from public/samples",
-            images.len()
-        );
-        let reference = runs(&ctx, &config, &seeded, &images).await?;
-        println!(
-            "\n{:<38} {:>9} {:>8} {:>12} {:>16} {:>16}",
-            "weights", "size MB", "top-1", "min cosine", "max shift px", "mean shift px"
-        );
-        let size = |stored_as| {
-            to_safetensors_as(&config, &seeded, None, None, stored_as).map(|b| b.len() as f64 / 1e6)
+/// Seeded InternImage-T weights, or the f32/f16 safetensors file `weights`.
+pub fn run(weights: Option<&Path>) -> Result<(), String> {
+    let bytes = match weights {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => Vec::new(),
+    };
+    let file = match weights {
+        Some(_) => Some(SafetensorsWeights::parse(&bytes).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let t = ModelConfig::internimage_t();
+    let seeded = SeededWeights::new(&t, 1);
+    let (config, source, what): (&ModelConfig, &dyn WeightSource, String) = match (&file, weights) {
+        (Some(file), Some(path)) => (&file.config, file, path.display().to_string()),
+        _ => (
+            &t,
+            &seeded,
+            "InternImage-T, seeded weights (no official checkpoint here)".into(),
+        ),
+    };
+    pollster::block_on(report(config, source, &what))
+}
+
+async fn report(config: &ModelConfig, source: &dyn WeightSource, what: &str) -> Result<(), String> {
+    let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
+    let images = sample_inputs()?;
+    println!("{what}, {} photographs from public/samples", images.len());
+    let reference = runs(&ctx, config, source, &images).await?;
+    println!(
+        "\n{:<38} {:>9} {:>8} {:>12} {:>16} {:>16}",
+        "weights", "size MB", "top-1", "min cosine", "max shift px", "mean shift px"
+    );
+    let size = |stored_as| {
+        to_safetensors_as(config, source, None, None, stored_as).map(|b| b.len() as f64 / 1e6)
+    };
+    let f32_size = size(StoredAs::F32).map_err(|e| e.to_string())?;
+    println!(
+        "{:<38} {f32_size:>9.1} {:>8} {:>12} {:>16} {:>16}",
+        "f32 (reference)", "-", "-", "-", "-"
+    );
+    for keep_offset_and_mask in [true, false] {
+        let quantized = Quantized {
+            inner: source,
+            keep_offset_and_mask,
         };
-        let f32_size = size(StoredAs::F32).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let int8 = runs(&ctx, config, &quantized, &images).await?;
+        let stored = size(StoredAs::Int8 {
+            keep_offset_and_mask,
+        })
+        .map_err(|e| e.to_string())?;
+        let agree = int8
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| argmax(&a.logits) == argmax(&b.logits))
+            .count();
+        let cosine = int8
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| cosine(&a.logits, &b.logits))
+            .fold(1.0, f64::min);
+        let (max_shift, mean_shift) = shifts(&int8, &reference);
+        let name = if keep_offset_and_mask {
+            "int8, offset/mask linears f32"
+        } else {
+            "int8 everywhere"
+        };
         println!(
-            "{:<38} {f32_size:>9.1} {:>8} {:>12} {:>16} {:>16}",
-            "f32 (reference)", "-", "-", "-", "-"
+            "{name:<38} {stored:>9.1} {:>8} {cosine:>12.6} {max_shift:>16.3} {mean_shift:>16.4}   ({:.0} s)",
+            format!("{agree}/{}", images.len()),
+            started.elapsed().as_secs_f64()
         );
-        for keep_offset_and_mask in [true, false] {
-            let quantized = Quantized {
-                inner: &seeded,
-                keep_offset_and_mask,
-            };
-            let started = Instant::now();
-            let int8 = runs(&ctx, &config, &quantized, &images).await?;
-            let stored = size(StoredAs::Int8 {
-                keep_offset_and_mask,
-            })
-            .map_err(|e| e.to_string())?;
-            let agree = int8
-                .iter()
-                .zip(&reference)
-                .filter(|(a, b)| argmax(&a.logits) == argmax(&b.logits))
-                .count();
-            let cosine = int8
-                .iter()
-                .zip(&reference)
-                .map(|(a, b)| cosine(&a.logits, &b.logits))
-                .fold(1.0, f64::min);
-            let (max_shift, mean_shift) = shifts(&int8, &reference);
-            let name = if keep_offset_and_mask {
-                "int8, offset/mask linears f32"
-            } else {
-                "int8 everywhere"
-            };
-            println!(
-                "{name:<38} {stored:>9.1} {:>8} {cosine:>12.6} {max_shift:>16.3} {mean_shift:>16.4}   ({:.0} s)",
-                format!("{agree}/{}", images.len()),
-                started.elapsed().as_secs_f64()
-            );
-        }
-        println!(
-            "\nshift: distance between the int8 and f32 sampling locations of every point of every \
+    }
+    println!(
+        "\nshift: distance between the int8 and f32 sampling locations of every point of every \
              DCNv3 layer, in input-image pixels (stride x feature pixels). Target: cosine >= 0.999."
-        );
-        Ok(())
-    })
+    );
+    Ok(())
 }
 
 fn sample_inputs() -> Result<Vec<Vec<f32>>, String> {
