@@ -76,6 +76,18 @@ impl fmt::Display for Comparison {
     }
 }
 
+/// The cosine of the angle between two vectors: 1 when they point the same way, whatever their
+/// lengths. How the int8 budget is stated for logits.
+pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +98,12 @@ mod tests {
         assert_eq!(c.worst_index, 2);
         assert!((c.max_abs_error - 0.5).abs() < 1e-12);
         assert!((c.relative_error - 0.5 / 14f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cosine_ignores_length() {
+        assert!((cosine_similarity(&[1.0, 2.0], &[2.0, 4.0]) - 1.0).abs() < 1e-12);
+        assert!(cosine_similarity(&[1.0, 0.0], &[0.0, 1.0]).abs() < 1e-12);
     }
 
     #[test]

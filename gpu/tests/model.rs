@@ -6,20 +6,10 @@ mod common;
 use common::context;
 use common::{ModelCase, model_case};
 use gpu::GpuContext;
-use gpu::check::Comparison;
+use gpu::check::{Comparison, cosine_similarity};
 use gpu::model::quant::Quantized;
 use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
 use gpu::model::{InternImage, SafetensorsWeights};
-
-fn cosine_similarity(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| f64::from(x) * f64::from(y))
-        .sum();
-    let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-    dot / (norm(a) * norm(b))
-}
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

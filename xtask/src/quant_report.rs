@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use gpu::GpuContext;
+use gpu::check::cosine_similarity;
 use gpu::model::preprocess::{decode, preprocess};
 use gpu::model::quant::Quantized;
 use gpu::model::sampling::LayerSampling;
@@ -79,7 +80,7 @@ async fn report(config: &ModelConfig, source: &dyn WeightSource, what: &str) -> 
         let cosine = int8
             .iter()
             .zip(&reference)
-            .map(|(a, b)| cosine(&a.logits, &b.logits))
+            .map(|(a, b)| cosine_similarity(&a.logits, &b.logits))
             .fold(1.0, f64::min);
         let (max_shift, mean_shift) = shifts(&int8, &reference);
         let name = if keep_offset_and_mask {
@@ -141,16 +142,6 @@ fn argmax(values: &[f32]) -> usize {
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i)
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| f64::from(x) * f64::from(y))
-        .sum();
-    let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
-    dot / (norm(a) * norm(b))
 }
 
 /// (largest, mean) distance in image pixels between matching sampling points.

@@ -53,6 +53,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     var acc5 = vec4<f32>(0.0);
     var acc6 = vec4<f32>(0.0);
     var acc7 = vec4<f32>(0.0);
+    // The 8 row updates are written out in both branches so that the accumulators stay in
+    // registers (an array indexed in a loop is spilled to memory by some compilers).
     if (QUANTIZED) {
         for (var q = 0u; q < (k_len + 3u) / 4u; q++) {
             let words = weight[q * n4 + col4];
