@@ -28,6 +28,29 @@ pub enum Weights<'a> {
     },
 }
 
+/// Bindings 1.. of every kernel that takes [`Weights`]: input, weights, bias, output, scales.
+pub(crate) const WEIGHTED_BINDINGS: [Access; 5] = [
+    Access::Read,
+    Access::Read,
+    Access::Read,
+    Access::ReadWrite,
+    Access::Read,
+];
+
+impl Weights<'_> {
+    /// Which specialisation reads these weights (0: f32, 1: int8), the weight buffer, and the
+    /// scales to bind (`no_scales` for f32).
+    pub(crate) fn parts<'a>(
+        &'a self,
+        no_scales: &'a wgpu::Buffer,
+    ) -> (usize, &'a wgpu::Buffer, &'a wgpu::Buffer) {
+        match *self {
+            Weights::F32(weight) => (0, weight, no_scales),
+            Weights::Int8 { packed, scales } => (1, packed, scales),
+        }
+    }
+}
+
 /// Bound in place of the scales for f32 weights: the shaders never read it then.
 pub(crate) fn no_scales(ctx: &GpuContext) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {

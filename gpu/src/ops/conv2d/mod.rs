@@ -4,7 +4,7 @@
 
 pub mod reference;
 
-use super::{Access, INT8_WGSL, Kernel, Weights};
+use super::{INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, linear_grid};
 use crate::error::{Error, Result};
@@ -116,13 +116,7 @@ pub fn pack_weight_int8(weight: &[i8], out_channels: usize, in_channels: usize) 
 impl Conv2d {
     pub fn new(ctx: &GpuContext) -> Self {
         let source = source();
-        let storage = [
-            Access::Read,
-            Access::Read,
-            Access::Read,
-            Access::ReadWrite,
-            Access::Read,
-        ];
+        let storage = WEIGHTED_BINDINGS;
         let kernel = |quantized: bool| {
             let constants = [("QUANTIZED", f64::from(u8::from(quantized)))];
             Kernel::new(ctx, "conv2d", &source, &storage, &constants)
@@ -145,17 +139,13 @@ impl Conv2d {
         output: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         shape.validate()?;
-        let (kernel, weight, scales) = match weights {
-            Weights::F32(weight) => (&self.kernels[0], weight, &self.no_scales),
-            Weights::Int8 { packed, scales } => {
-                if !shape.in_channels.is_multiple_of(4) {
-                    return Err(Error::Unsupported(format!(
-                        "int8 conv2d needs input channels in fours: {shape:?}"
-                    )));
-                }
-                (&self.kernels[1], packed, scales)
-            }
-        };
+        let (precision, weight, scales) = weights.parts(&self.no_scales);
+        if matches!(weights, Weights::Int8 { .. }) && !shape.in_channels.is_multiple_of(4) {
+            return Err(Error::Unsupported(format!(
+                "int8 conv2d needs input channels in fours: {shape:?}"
+            )));
+        }
+        let kernel = &self.kernels[precision];
         let params = Params {
             in_height: shape.in_height,
             in_width: shape.in_width,

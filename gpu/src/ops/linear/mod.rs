@@ -3,7 +3,7 @@
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
 //! padded alike, so every column block is one aligned vec4.
 
-use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, Weights};
+use super::{GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
@@ -65,13 +65,7 @@ pub struct Linear {
 impl Linear {
     pub fn new(ctx: &GpuContext) -> Self {
         let source = source();
-        let storage = [
-            Access::Read,
-            Access::Read,
-            Access::Read,
-            Access::ReadWrite,
-            Access::Read,
-        ];
+        let storage = WEIGHTED_BINDINGS;
         let kernel = |epilogue: f64, quantized: bool| {
             let constants = [
                 ("EPILOGUE", epilogue),
@@ -103,10 +97,8 @@ impl Linear {
             Epilogue::Gelu => (1, "linear+gelu"),
             Epilogue::Accumulate => (2, "linear+residual"),
         };
-        let (kernel, weight, scales) = match weights {
-            Weights::F32(weight) => (&self.kernels[index][0], weight, &self.no_scales),
-            Weights::Int8 { packed, scales } => (&self.kernels[index][1], packed, scales),
-        };
+        let (precision, weight, scales) = weights.parts(&self.no_scales);
+        let kernel = &self.kernels[index][precision];
         let grid = [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1];
         let params = Params {
             m,
