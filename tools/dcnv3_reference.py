@@ -6,33 +6,38 @@ import torch.nn.functional as F
 
 
 def sampling_locations(h, w, offsets, scale):
-    """(p_x, p_y) [H,W,G,9,2] in the unpadded map; point k has base (k div 3 - 1, k mod 3 - 1)."""
+    """(p_x, p_y) [(B,) H,W,G,9,2] in the unpadded map; point k has base (k div 3 - 1, k mod 3 - 1)."""
     k = torch.arange(9, dtype=offsets.dtype)
     base = torch.stack([torch.div(k, 3, rounding_mode="floor") - 1, k % 3 - 1], dim=-1)  # [9, 2]
     ys, xs = torch.meshgrid(torch.arange(h, dtype=offsets.dtype), torch.arange(w, dtype=offsets.dtype), indexing="ij")
     centre = torch.stack([xs, ys], dim=-1)  # [H,W,2] (x, y)
-    return centre[:, :, None, None, :] + scale * (base + offsets)
+    return centre[:, :, None, None, :] + scale * (base + offsets)  # broadcasts over a leading batch
 
 
 def dcnv3_core(x, offsets, logits, scale):
-    """x [H,W,G*Cg], offsets [H,W,G,9,2], logits [H,W,G,9] -> (out [H,W,G*Cg], records [H,W,G,9,3]).
+    """x [(B,) H,W,G*Cg], offsets [(B,) H,W,G,9,2], logits [(B,) H,W,G,9]
+    -> (out [(B,) H,W,G*Cg], records [(B,) H,W,G,9,3]); the batch dimension is optional.
 
     Zero-pads by one and samples with align_corners=False, as the official PyTorch path does.
+    Differentiable: the demo model's training (tools/train_demo.py) runs through it.
     """
-    h, w, channels = x.shape
-    g = offsets.shape[2]
+    if x.dim() == 3:
+        out, records = dcnv3_core(x[None], offsets[None], logits[None], scale)
+        return out[0], records[0]
+    b, h, w, channels = x.shape
+    g = offsets.shape[3]
     cg = channels // g
-    mask = torch.softmax(logits, dim=-1)  # [H,W,G,9]
-    feature = x.reshape(h, w, g, cg).permute(2, 3, 0, 1)  # [G,Cg,H,W]
-    padded = F.pad(feature, (1, 1, 1, 1))  # [G,Cg,H+2,W+2]
-    p = sampling_locations(h, w, offsets, scale)  # [H,W,G,9,2]
+    mask = torch.softmax(logits, dim=-1)  # [B,H,W,G,9]
+    feature = x.reshape(b, h, w, g, cg).permute(0, 3, 4, 1, 2).reshape(b * g, cg, h, w)
+    padded = F.pad(feature, (1, 1, 1, 1))  # [B*G,Cg,H+2,W+2]
+    p = sampling_locations(h, w, offsets, scale)  # [B,H,W,G,9,2]
     size = torch.tensor([w + 2, h + 2], dtype=x.dtype)
     grid = (2 * (p + 1) + 1) / size - 1  # padded pixel centre i sits at (2i + 1) / size - 1
-    grid = grid.permute(2, 0, 1, 3, 4).reshape(g, h * w, 9, 2)
+    grid = grid.permute(0, 3, 1, 2, 4, 5).reshape(b * g, h * w, 9, 2)
     sampled = F.grid_sample(padded, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    weights = mask.permute(2, 0, 1, 3).reshape(g, 1, h * w, 9)
-    out = (sampled * weights).sum(-1)  # [G,Cg,H*W]
-    out = out.permute(2, 0, 1).reshape(h, w, channels)
+    weights = mask.permute(0, 3, 1, 2, 4).reshape(b * g, 1, h * w, 9)
+    out = (sampled * weights).sum(-1)  # [B*G,Cg,H*W]
+    out = out.reshape(b, g, cg, h, w).permute(0, 3, 4, 1, 2).reshape(b, h, w, channels)
     records = torch.cat([p, mask.unsqueeze(-1)], dim=-1)
     return out, records
 

@@ -95,41 +95,47 @@ def gelu(x):
     return F.gelu(x)  # exact erf form, PyTorch's default
 
 
-def forward(cfg, w, image):
-    """image [1,3,H,W] -> (logits [classes], [level outputs [h,w,C]])."""
+def forward(cfg, w, image, training=False, sampling=None):
+    """image [B,3,H,W] -> (logits [B,classes], [level outputs [B,h,w,C]]).
+
+    `training` runs the head's BatchNorm on batch statistics (updating the running ones), as the
+    demo model's training does; `sampling`, a list, receives each DCNv3 layer's records
+    [B,h,w,G,9,3] = (p_x, p_y, m) in block order."""
     x = F.conv2d(image, w["patch_embed.conv1.weight"], w["patch_embed.conv1.bias"], stride=2, padding=1)
     x = gelu(layer_norm(x.permute(0, 2, 3, 1), w, "patch_embed.norm1.1")).permute(0, 3, 1, 2)
     x = F.conv2d(x, w["patch_embed.conv2.weight"], w["patch_embed.conv2.bias"], stride=2, padding=1)
-    x = layer_norm(x.permute(0, 2, 3, 1), w, "patch_embed.norm2.1")[0]  # [H,W,C] channels last
+    x = layer_norm(x.permute(0, 2, 3, 1), w, "patch_embed.norm2.1")  # [B,H,W,C] channels last
     outputs = []
     levels = len(cfg["depths"])
     for i in range(levels):
         for b in range(cfg["depths"][i]):
             p = f"levels.{i}.blocks.{b}."
-            x = x + dcn(cfg, w, p + "dcn.", layer_norm(x, w, p + "norm1.0"), cfg["groups"][i])
+            x = x + dcn(cfg, w, p + "dcn.", layer_norm(x, w, p + "norm1.0"), cfg["groups"][i], sampling)
             h = gelu(F.linear(layer_norm(x, w, p + "norm2.0"), w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"]))
             x = x + F.linear(h, w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
         x = layer_norm(x, w, f"levels.{i}.norm.0")
         outputs.append(x)
         if i + 1 < levels:
-            d = F.conv2d(x.permute(2, 0, 1)[None], w[f"levels.{i}.downsample.conv.weight"], stride=2, padding=1)
-            x = layer_norm(d[0].permute(1, 2, 0), w, f"levels.{i}.downsample.norm.1")
-    y = F.conv2d(x.permute(2, 0, 1)[None], w["conv_head.0.weight"])
+            d = F.conv2d(x.permute(0, 3, 1, 2), w[f"levels.{i}.downsample.conv.weight"], stride=2, padding=1)
+            x = layer_norm(d.permute(0, 2, 3, 1), w, f"levels.{i}.downsample.norm.1")
+    y = F.conv2d(x.permute(0, 3, 1, 2), w["conv_head.0.weight"])
     y = F.batch_norm(y, w["conv_head.1.0.running_mean"], w["conv_head.1.0.running_var"],
-                     w["conv_head.1.0.weight"], w["conv_head.1.0.bias"], training=False, eps=1e-5)
-    y = gelu(y).mean(dim=(2, 3))[0]
+                     w["conv_head.1.0.weight"], w["conv_head.1.0.bias"], training=training, eps=1e-5)
+    y = gelu(y).mean(dim=(2, 3))
     return F.linear(y, w["head.weight"], w["head.bias"]), outputs
 
 
-def dcn(cfg, w, p, u, groups):
-    """The DCNv3 module (spec section 3) on u [H,W,C]."""
-    h, wd, c = u.shape
+def dcn(cfg, w, p, u, groups, sampling=None):
+    """The DCNv3 module (spec section 3) on u [B,H,W,C]."""
+    b, h, wd, c = u.shape
     projected = F.linear(u, w[p + "input_proj.weight"], w[p + "input_proj.bias"])
-    v = F.conv2d(u.permute(2, 0, 1)[None], w[p + "dw_conv.0.weight"], w[p + "dw_conv.0.bias"], padding=1, groups=c)
-    v = gelu(layer_norm(v[0].permute(1, 2, 0), w, p + "dw_conv.1.1"))
-    offsets = F.linear(v, w[p + "offset.weight"], w[p + "offset.bias"]).reshape(h, wd, groups, 9, 2)
-    logits = F.linear(v, w[p + "mask.weight"], w[p + "mask.bias"]).reshape(h, wd, groups, 9)
-    y, _ = dcnv3_core(projected, offsets, logits, cfg["offset_scale"])
+    v = F.conv2d(u.permute(0, 3, 1, 2), w[p + "dw_conv.0.weight"], w[p + "dw_conv.0.bias"], padding=1, groups=c)
+    v = gelu(layer_norm(v.permute(0, 2, 3, 1), w, p + "dw_conv.1.1"))
+    offsets = F.linear(v, w[p + "offset.weight"], w[p + "offset.bias"]).reshape(b, h, wd, groups, 9, 2)
+    logits = F.linear(v, w[p + "mask.weight"], w[p + "mask.bias"]).reshape(b, h, wd, groups, 9)
+    y, records = dcnv3_core(projected, offsets, logits, cfg["offset_scale"])
+    if sampling is not None:
+        sampling.append(records.detach())
     return F.linear(y, w[p + "output_proj.weight"], w[p + "output_proj.bias"])
 
 
@@ -146,11 +152,11 @@ def main():
         image = torch.from_numpy(seeded_image(image_seed).astype(np.float64))
         with torch.no_grad():
             logits, outputs = forward(cfg, weights, image.permute(2, 0, 1)[None])
-        tensors[f"{name}.logits"] = logits.numpy().astype(np.float32)
+        tensors[f"{name}.logits"] = logits[0].numpy().astype(np.float32)
         for level, out in enumerate(outputs):
-            tensors[f"{name}.level{level}"] = np.ascontiguousarray(out.numpy().reshape(-1)[::stride], dtype=np.float32)
+            tensors[f"{name}.level{level}"] = np.ascontiguousarray(out[0].numpy().reshape(-1)[::stride], dtype=np.float32)
         meta[name] = dict(config=cfg, weight_seed=weight_seed, image_seed=image_seed, level_stride=stride)
-        print(f"{name}: logits[:4] {logits[:4].numpy()}, level shapes {[tuple(o.shape) for o in outputs]}")
+        print(f"{name}: logits[:4] {logits[0, :4].numpy()}, level shapes {[tuple(o.shape[1:]) for o in outputs]}")
     target = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "internimage.safetensors"
     save_file(tensors, str(target), metadata={"variants": json.dumps(meta), "source": "torch " + torch.__version__})
     print(f"wrote {target} ({target.stat().st_size} bytes)")

@@ -73,11 +73,27 @@ pub async fn fetch_with_progress(
     Ok(bytes)
 }
 
-/// What a weights file must be, from the small manifest served beside it.
+/// What a weights file must be, from the catalog that lists it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Manifest {
     pub size: u64,
     pub sha256: String,
+}
+
+/// One model the server offers (`public/weights/catalog.json`, written by `cargo xtask serve`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CatalogEntry {
+    /// Path from the site root.
+    pub file: String,
+    pub manifest: Manifest,
+    pub description: String,
+    pub classes: u32,
+}
+
+impl CatalogEntry {
+    pub fn file_name(&self) -> &str {
+        self.file.rsplit('/').next().unwrap_or(&self.file)
+    }
 }
 
 /// Where verified bytes came from.
@@ -89,8 +105,8 @@ pub enum Origin {
 
 const CACHE_NAME: &str = "internimage-weights";
 
-/// Reads `{"size": N, "sha256": "hex"}`.
-pub async fn fetch_manifest(url: &str) -> Result<Manifest, String> {
+/// Reads `{"models": [{"file", "size", "sha256", "description", "classes"}, ...]}`.
+pub async fn fetch_catalog(url: &str) -> Result<Vec<CatalogEntry>, String> {
     let response = gloo::net::http::Request::get(url)
         .send()
         .await
@@ -99,18 +115,36 @@ pub async fn fetch_manifest(url: &str) -> Result<Manifest, String> {
         return Err(format!("{} {}", response.status(), response.status_text()));
     }
     let text = response.text().await.map_err(|e| e.to_string())?;
-    let json = js_sys::JSON::parse(&text).map_err(|_| "the manifest is not JSON".to_owned())?;
-    let field = |name: &str| js_sys::Reflect::get(&json, &name.into()).ok();
-    let size = field("size")
-        .and_then(|v| v.as_f64())
-        .ok_or("the manifest has no size")?;
-    let sha256 = field("sha256")
-        .and_then(|v| v.as_string())
-        .ok_or("the manifest has no sha256")?;
-    Ok(Manifest {
-        size: size as u64,
-        sha256: sha256.to_lowercase(),
-    })
+    let json = js_sys::JSON::parse(&text).map_err(|_| "the catalog is not JSON".to_owned())?;
+    let models = js_sys::Reflect::get(&json, &"models".into())
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .ok_or("the catalog has no list of models")?;
+    js_sys::Array::from(&models)
+        .iter()
+        .map(|entry| {
+            let field = |name: &str| js_sys::Reflect::get(&entry, &name.into()).ok();
+            let text = |name: &str| {
+                field(name)
+                    .and_then(|v| v.as_string())
+                    .ok_or(format!("a catalog entry has no {name}"))
+            };
+            let number = |name: &str| {
+                field(name)
+                    .and_then(|v| v.as_f64())
+                    .ok_or(format!("a catalog entry has no {name}"))
+            };
+            Ok(CatalogEntry {
+                file: text("file")?,
+                manifest: Manifest {
+                    size: number("size")? as u64,
+                    sha256: text("sha256")?.to_lowercase(),
+                },
+                description: text("description").unwrap_or_default(),
+                classes: number("classes").unwrap_or(0.0) as u32,
+            })
+        })
+        .collect()
 }
 
 /// The file at `url`, from the browser's Cache Storage when an entry for this manifest is there,
@@ -162,7 +196,7 @@ async fn cached(cache: &web_sys::Cache, key: &str) -> Option<Vec<u8>> {
 async fn verify(bytes: &[u8], manifest: &Manifest) -> Result<(), String> {
     if bytes.len() as u64 != manifest.size {
         return Err(format!(
-            "the file has {} bytes, its manifest says {}: it is truncated or not the file described",
+            "the file has {} bytes, the catalog says {}: it is truncated or not the file described",
             bytes.len(),
             manifest.size
         ));
@@ -170,7 +204,7 @@ async fn verify(bytes: &[u8], manifest: &Manifest) -> Result<(), String> {
     let digest = sha256_hex(bytes).await?;
     if digest != manifest.sha256 {
         return Err(format!(
-            "its SHA-256 is {digest}, its manifest says {}",
+            "its SHA-256 is {digest}, the catalog says {}",
             manifest.sha256
         ));
     }

@@ -16,8 +16,8 @@ use leptos::task::spawn_local;
 
 use engine::{AdapterView, Engine, INPUT_SIZE, KernelCheck, ModelView, Prediction};
 
-/// Served by `cargo xtask serve` (which makes it when missing) beside the app.
-const DEFAULT_WEIGHTS: &str = "public/weights/default.safetensors";
+/// The models the server offers, the default first; written by `cargo xtask serve`.
+const CATALOG: &str = "public/weights/catalog.json";
 
 /// Where the page is in its start-up.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +64,7 @@ pub fn App() -> impl IntoView {
     let (checks, set_checks) = signal(Vec::<KernelCheck>::new());
     let (model, set_model) = signal(ModelState::Waiting);
     let (prediction, set_prediction) = signal(PredictionState::Idle);
+    let (catalog, set_catalog) = signal(Vec::<download::CatalogEntry>::new());
     let canvas = NodeRef::<Canvas>::new();
     let saved = persist::load();
     let view = RwSignal::new(saved.view.clone());
@@ -89,7 +90,7 @@ pub fn App() -> impl IntoView {
         opened.on_device_lost(move |message| set_phase.set(Phase::Failed(message)));
         let engine = startup.get_or_init(|| opened);
         set_phase.set(Phase::Checking(adapter.clone()));
-        load_default_weights(engine, set_model).await;
+        load_default_model(engine, set_catalog, model, set_model).await;
         if let Some(name) = saved.sample.as_deref().and_then(sample_named) {
             spawn_local(classify_sample(
                 startup.clone(),
@@ -147,6 +148,17 @@ pub fn App() -> impl IntoView {
             });
         on_cleanup(move || handle.remove());
     }
+    let on_served: Rc<dyn Fn(download::CatalogEntry)> = {
+        let engine = engine.clone();
+        Rc::new(move |entry| {
+            let engine = engine.clone();
+            spawn_local(async move {
+                if let Some(engine) = engine.get() {
+                    load_served_model(engine, entry, model, set_model).await;
+                }
+            });
+        })
+    };
     let on_weights: Rc<dyn Fn(web_sys::File)> = {
         let engine = engine.clone();
         Rc::new(move |file: web_sys::File| {
@@ -162,7 +174,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <AdapterPanel phase=phase />
-            <ModelPanel model=model on_file=on_weights />
+            <ModelPanel model=model catalog=catalog on_served=on_served on_file=on_weights />
             <ImagePanel model=model prediction=prediction canvas=canvas on_file=on_image on_sample=on_sample.clone() />
             <explore::ExplorePanel sampling=sampling preview=canvas view=view />
             <ChecksTable phase=phase checks=checks />
@@ -170,54 +182,84 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The manifest beside the default weights: their size and SHA-256.
-const DEFAULT_MANIFEST: &str = "public/weights/default.json";
+/// Reads the catalog and loads its first model.
+async fn load_default_model(
+    engine: &Engine,
+    set_catalog: WriteSignal<Vec<download::CatalogEntry>>,
+    model: ReadSignal<ModelState>,
+    set_model: WriteSignal<ModelState>,
+) {
+    let entries = match download::fetch_catalog(CATALOG).await {
+        Ok(entries) if entries.is_empty() => {
+            return fail_catalog(set_model, "it lists no model".into());
+        }
+        Ok(entries) => entries,
+        Err(e) => return fail_catalog(set_model, e),
+    };
+    set_catalog.set(entries.clone());
+    load_served_model(engine, entries[0].clone(), model, set_model).await;
+}
 
-async fn load_default_weights(engine: &Engine, set_model: WriteSignal<ModelState>) {
-    let name = DEFAULT_WEIGHTS.to_owned();
+fn fail_catalog(set_model: WriteSignal<ModelState>, reason: String) {
+    set_model.set(ModelState::Failed {
+        message: format!(
+            "The list of models on this server ({CATALOG}) cannot be read: {reason}. Drop a .safetensors file below."
+        ),
+        previous: None,
+    });
+}
+
+/// The model already loaded, if any: what a failed load leaves in place.
+fn still_loaded(model: ReadSignal<ModelState>) -> Option<ModelView> {
+    match model.get_untracked() {
+        ModelState::Loaded(view) => Some(view),
+        ModelState::Failed { previous, .. } => previous,
+        _ => None,
+    }
+}
+
+/// Downloads (or takes from the browser cache) one model of the catalog, checks it against its
+/// size and SHA-256 there, and loads it.
+async fn load_served_model(
+    engine: &Engine,
+    entry: download::CatalogEntry,
+    model: ReadSignal<ModelState>,
+    set_model: WriteSignal<ModelState>,
+) {
+    let previous = still_loaded(model);
+    let name = entry.file_name().to_owned();
     set_model.set(ModelState::Downloading {
         name: name.clone(),
         progress: None,
     });
-    let fetched = async {
-        let manifest = download::fetch_manifest(DEFAULT_MANIFEST)
-            .await
-            .map_err(|e| format!("the manifest {DEFAULT_MANIFEST} could not be read ({e})"))?;
-        download::fetch_verified(DEFAULT_WEIGHTS, &manifest, |progress| {
-            set_model.set(ModelState::Downloading {
-                name: name.clone(),
-                progress: Some(progress),
-            });
-        })
-        .await
-    }
+    let fetched = download::fetch_verified(&entry.file, &entry.manifest, |progress| {
+        set_model.set(ModelState::Downloading {
+            name: name.clone(),
+            progress: Some(progress),
+        });
+    })
     .await
-    .map_err(|e| {
-        format!("The default weights cannot be used: {e}. Drop a .safetensors file below.")
-    });
+    .map_err(|e| format!("{name} cannot be used: {e}. Drop a .safetensors file below."));
     let result = match fetched {
         Ok((bytes, origin)) => {
-            set_model.set(ModelState::Loading(DEFAULT_WEIGHTS.into()));
+            set_model.set(ModelState::Loading(name.clone()));
             // Let the page show "Loading" before the synchronous checks and uploads.
             gloo::timers::future::TimeoutFuture::new(0).await;
             let source = match origin {
                 download::Origin::Network => {
-                    "default weights (downloaded, size and SHA-256 verified)"
+                    format!("{name} from this server (downloaded, size and SHA-256 verified)")
                 }
-                download::Origin::BrowserCache => {
-                    "default weights (from the browser cache, size and SHA-256 verified)"
-                }
+                download::Origin::BrowserCache => format!(
+                    "{name} from this server (from the browser cache, size and SHA-256 verified)"
+                ),
             };
-            engine.load_weights(source, &bytes)
+            engine.load_weights(&source, &bytes)
         }
         Err(message) => Err(message),
     };
     set_model.set(match result {
         Ok(view) => ModelState::Loaded(view),
-        Err(message) => ModelState::Failed {
-            message,
-            previous: None,
-        },
+        Err(message) => ModelState::Failed { message, previous },
     });
 }
 
@@ -233,11 +275,7 @@ async fn load_weights_file(
     model: ReadSignal<ModelState>,
     set_model: WriteSignal<ModelState>,
 ) {
-    let previous = match model.get_untracked() {
-        ModelState::Loaded(view) => Some(view),
-        ModelState::Failed { previous, .. } => previous,
-        _ => None,
-    };
+    let previous = still_loaded(model);
     set_model.set(ModelState::Loading(file.name()));
     let result = match read_file(&file).await {
         Ok(bytes) => match engine.get() {
@@ -255,18 +293,27 @@ async fn load_weights_file(
     });
 }
 
-/// The bundled sample photographs, under `public/samples/`.
-const SAMPLES: [(&str, &str); 4] = [
-    ("coffee.jpg", "coffee"),
-    ("chelsea-the-cat.jpg", "cat"),
-    ("astronaut.jpg", "astronaut"),
-    ("rocket.jpg", "rocket"),
+/// The bundled samples under `public/samples/`: (file, button title, test id). Generated shapes
+/// (held-out images of the demo model's task, made by tools/train_demo.py), then photographs for
+/// ImageNet weights such as InternImage-T.
+const SHAPE_SAMPLES: [(&str, &str, &str); 4] = [
+    ("shapes/star-large.png", "large star", "star-large"),
+    ("shapes/star-small.png", "small star", "star-small"),
+    ("shapes/heart.png", "heart", "heart"),
+    ("shapes/arrow-small.png", "small arrow", "arrow-small"),
+];
+const PHOTO_SAMPLES: [(&str, &str, &str); 4] = [
+    ("coffee.jpg", "coffee", "coffee"),
+    ("chelsea-the-cat.jpg", "cat", "cat"),
+    ("astronaut.jpg", "astronaut", "astronaut"),
+    ("rocket.jpg", "rocket", "rocket"),
 ];
 
 fn sample_named(name: &str) -> Option<&'static str> {
-    SAMPLES
+    SHAPE_SAMPLES
         .iter()
-        .map(|(file, _)| *file)
+        .chain(&PHOTO_SAMPLES)
+        .map(|(file, _, _)| *file)
         .find(|file| *file == name)
 }
 
@@ -426,7 +473,54 @@ fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
 }
 
 #[component]
-fn ModelPanel(model: ReadSignal<ModelState>, on_file: Rc<dyn Fn(web_sys::File)>) -> impl IntoView {
+fn ModelPanel(
+    model: ReadSignal<ModelState>,
+    catalog: ReadSignal<Vec<download::CatalogEntry>>,
+    on_served: Rc<dyn Fn(download::CatalogEntry)>,
+    on_file: Rc<dyn Fn(web_sys::File)>,
+) -> impl IntoView {
+    let busy = move || {
+        matches!(
+            model.get(),
+            ModelState::Waiting | ModelState::Downloading { .. } | ModelState::Loading(_)
+        )
+    };
+    let loaded_source = move || match model.get() {
+        ModelState::Loaded(view) => Some(view.source),
+        ModelState::Failed { previous, .. } => previous.map(|v| v.source),
+        _ => None,
+    };
+    // Leptos wants what a reactive closure holds to be Send; the callback stays on this thread.
+    let on_served = StoredValue::new_local(on_served);
+    let served = move || {
+        catalog
+            .get()
+            .into_iter()
+            .map(|entry| {
+                let name = entry.file_name().to_owned();
+                let is_loaded = {
+                    let name = name.clone();
+                    move || loaded_source().is_some_and(|s| s.starts_with(&format!("{name} from this server")))
+                };
+                let summary = format!(
+                    "{:.1} MB, {} classes",
+                    entry.manifest.size as f64 / 1e6,
+                    entry.classes
+                );
+                let testid = format!("served-{}", name.trim_end_matches(".safetensors"));
+                view! {
+                    <li data-testid=testid>
+                        <button type="button" class="secondary"
+                            disabled=move || busy() || is_loaded()
+                            on:click=move |_| on_served.with_value(|load| load(entry.clone()))>
+                            {let is_loaded = is_loaded.clone(); move || if is_loaded() { "Loaded" } else { "Load" }}
+                        </button>
+                        " " <strong>{name}</strong> <span class="hint">{format!(" ({summary})")}</span>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
     let describe = |view: ModelView| {
         view! {
             <dl data-testid="model-info">
@@ -470,6 +564,15 @@ fn ModelPanel(model: ReadSignal<ModelState>, on_file: Rc<dyn Fn(web_sys::File)>)
                 }
                 .into_any(),
             }}
+            <div class="served" hidden=move || catalog.get().is_empty()>
+                <h3>"Models on this server"</h3>
+                <ul class="served-list" data-testid="served-models">{served}</ul>
+                <p class="hint">
+                    "To offer InternImage-T here, convert the official checkpoint into public/weights/ "
+                    "(internimage convert internimage_t_1k_224.pth -o public/weights/internimage-t.safetensors) "
+                    "and restart cargo xtask serve; or drop the converted file below."
+                </p>
+            </div>
             <FileDrop
                 label="Load other weights"
                 hint="Drop or choose a .safetensors file with the model config in its metadata"
@@ -489,16 +592,20 @@ fn ImagePanel(
     on_file: Rc<dyn Fn(web_sys::File)>,
     on_sample: Rc<dyn Fn(&'static str)>,
 ) -> impl IntoView {
-    let samples = SAMPLES
-        .iter()
-        .map(|&(file, title)| {
-            let on_sample = on_sample.clone();
-            view! {
-                <button type="button" class="secondary" data-testid=format!("sample-{title}")
-                    on:click=move |_| on_sample(file)>{title}</button>
-            }
-        })
-        .collect_view();
+    let buttons = |samples: &[(&'static str, &'static str, &'static str)]| {
+        samples
+            .iter()
+            .map(|&(file, title, id)| {
+                let on_sample = on_sample.clone();
+                view! {
+                    <button type="button" class="secondary" data-testid=format!("sample-{id}")
+                        on:click=move |_| on_sample(file)>{title}</button>
+                }
+            })
+            .collect_view()
+    };
+    let shapes = buttons(&SHAPE_SAMPLES);
+    let photos = buttons(&PHOTO_SAMPLES);
     let loaded = move || {
         matches!(
             model.get(),
@@ -522,7 +629,12 @@ fn ImagePanel(
                         testid="image-input"
                         on_file=on_file
                     />
-                    <p class="samples">"Or a sample: " {samples}</p>
+                    <div class="samples">
+                        <span class="hint">"Or a generated shape, the demo model's task:"</span>
+                        <span class="sample-buttons">{shapes}</span>
+                        <span class="hint">"Or a photograph, for ImageNet weights such as InternImage-T:"</span>
+                        <span class="sample-buttons">{photos}</span>
+                    </div>
                     <p class="hint">"You can also paste an image (Ctrl+V)."</p>
                     <figure hidden=move || !has_preview()>
                         <canvas node_ref=canvas width=INPUT_SIZE height=INPUT_SIZE data-testid="preview"

@@ -15,6 +15,14 @@ pub struct Dispatch {
     pub workgroups: [u32; 3],
 }
 
+/// What one dispatch does: FLOPs (2 per multiply-add) and compulsory bytes (activations read
+/// and written once, weights read once), the numerator of its achieved GFLOP/s and GB/s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    pub flops: u64,
+    pub bytes: u64,
+}
+
 impl Dispatch {
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);

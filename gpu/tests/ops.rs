@@ -29,7 +29,7 @@ fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
 dual_test! {
     async fn conv2d_matches_reference() {
         let ctx = context().await;
-        let conv = Conv2d::new(&ctx);
+        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx));
         let mut rng = SeededRng::new(21);
         // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
         for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
@@ -40,8 +40,9 @@ dual_test! {
             let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
             let (i, wb, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "w", &packed), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
-            let dispatch = conv.bind(&ctx, &shape, &i, Weights::F32(&wb), &b, &out).unwrap();
-            submit(&ctx, &[&dispatch]);
+            let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, Weights::F32(&wb), &b, &columns, &out).unwrap();
+            submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
@@ -50,7 +51,7 @@ dual_test! {
 
     async fn int8_conv2d_matches_the_reference_on_its_dequantized_weights() {
         let ctx = context().await;
-        let conv = Conv2d::new(&ctx);
+        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx));
         let mut rng = SeededRng::new(27);
         for (h, w, cin, cout, stride) in [(9, 9, 32, 64, 2), (14, 14, 64, 128, 2), (5, 6, 8, 4, 1)] {
             let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
@@ -63,8 +64,9 @@ dual_test! {
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             let weights = Weights::Int8 { packed: &packed, scales: &scale_buffer };
-            let dispatch = conv.bind(&ctx, &shape, &i, weights, &b, &out).unwrap();
-            submit(&ctx, &[&dispatch]);
+            let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights, &b, &columns, &out).unwrap();
+            submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
             let expected = conv2d::reference::conv2d(&shape, &input, &dequantized, Some(&bias));

@@ -1,4 +1,5 @@
-// Classifying images with the default weights, and what happens with bad files.
+// Classifying images with the default model (the shapes demo trained here), and what happens
+// with bad files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -6,18 +7,21 @@ import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
 
 const samples = fileURLToPath(new URL('../../public/samples/', import.meta.url));
-const defaultWeights = fileURLToPath(new URL('../../public/weights/default.safetensors', import.meta.url));
+const demoModel = fileURLToPath(new URL('../../public/models/shapes-demo.safetensors', import.meta.url));
+const SHAPES = ['disk', 'ring', 'square', 'triangle', 'hexagon', 'star', 'plus', 'crescent', 'heart', 'arrow'];
 
-test('a sample photograph is classified: top-5, preview and forward time', async () => {
+test('a generated shape is classified by the demo model: top-5, preview and forward time', async () => {
   const app = await openApp();
   try {
     await app.modelDescription().waitFor({ timeout: 120_000 });
-    assert.match(await app.modelDescription().textContent(), /seeded random weights/, 'the page says the weights are random');
-    await app.chooseImage(`${samples}coffee.jpg`);
+    assert.match(await app.modelDescription().textContent(), /trained here on the CPU by tools\/train_demo\.py to tell ten generated shapes apart/,
+      'the page says which model is loaded and what it was trained on');
+    await app.chooseImage(`${samples}shapes/heart.png`);
     const rows = await app.top5();
     assert.equal(rows.length, 5);
     const probabilities = rows.map((r) => r.percent);
-    assert.ok(rows.every((r) => /^class \d+$/.test(r.label)), 'seeded weights carry no labels');
+    assert.ok(rows.every((r) => SHAPES.includes(r.label)), `labels from the weights' metadata: ${rows.map((r) => r.label)}`);
+    assert.equal(rows[0].label, 'heart');
     assert.ok(probabilities.every((p, i) => i === 0 || p <= probabilities[i - 1]), `sorted: ${probabilities}`);
     assert.ok(probabilities.reduce((a, b) => a + b) <= 100.5);
     assert.match(await app.page.getByTestId('forward-time').textContent(), /Forward pass on the GPU: \d+ ms/);
@@ -27,7 +31,7 @@ test('a sample photograph is classified: top-5, preview and forward time', async
       return new Set(Array.from(d.filter((_, i) => i % 4 === 0))).size;
     });
     assert.ok(painted > 50, `the preview holds an image (${painted} distinct red values)`);
-    console.log(`screenshot: ${await app.screenshot('classify-coffee')}`);
+    console.log(`screenshot: ${await app.screenshot('classify-heart')}`);
     assert.deepEqual(app.consoleErrors, []);
   } finally {
     await app.close();
@@ -45,8 +49,8 @@ test('a file that is not an image gives a clear error and the page keeps working
     await error.waitFor({ timeout: 60_000 });
     assert.match(await error.textContent(), /holiday\.jpg: This file is not an image the page can read/);
     console.log(`screenshot: ${await app.screenshot('classify-broken-image')}`);
-    await app.chooseImage(`${samples}chelsea-the-cat.jpg`);
-    assert.equal((await app.top5()).length, 5, 'a good image still works afterwards');
+    await app.chooseImage(`${samples}shapes/star-small.png`);
+    assert.equal((await app.top5())[0].label, 'star', 'a good image still works afterwards');
   } finally {
     await app.close();
   }
@@ -56,7 +60,7 @@ test('truncated weights are refused with a message, and the loaded model stays',
   const app = await openApp();
   try {
     await app.modelDescription().waitFor({ timeout: 120_000 });
-    const bytes = readFileSync(defaultWeights);
+    const bytes = readFileSync(demoModel);
     await app.page.getByTestId('weights-input').setInputFiles({
       name: 'truncated.safetensors', mimeType: 'application/octet-stream', buffer: bytes.subarray(0, 5000),
     });

@@ -2,6 +2,7 @@
 // point, layer and group.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
 
@@ -15,6 +16,20 @@ async function overlayData(page) {
   };
 }
 
+/// The mean over groups of the weighted standard deviation of each group's 9 points: the page's
+/// "spread" of one layer at one point.
+function meanSpread(points) {
+  const groups = new Map();
+  for (const p of points) groups.set(p.group, [...(groups.get(p.group) ?? []), p]);
+  const spreads = [...groups.values()].map((g) => {
+    const w = g.reduce((a, p) => a + p.m, 0);
+    const cx = g.reduce((a, p) => a + p.m * p.x, 0) / w;
+    const cy = g.reduce((a, p) => a + p.m * p.y, 0) / w;
+    return Math.sqrt(g.reduce((a, p) => a + p.m * ((p.x - cx) ** 2 + (p.y - cy) ** 2), 0) / w);
+  });
+  return spreads.reduce((a, b) => a + b, 0) / spreads.length;
+}
+
 function weightsPerGroup(points) {
   const sums = new Map();
   for (const p of points) sums.set(p.group, (sums.get(p.group) ?? 0) + p.m);
@@ -25,38 +40,40 @@ test('clicking the image shows the 9 sampling points of each group around it', a
   const app = await openApp();
   try {
     await app.modelDescription().waitFor({ timeout: 120_000 });
-    await app.chooseImage(`${samples}chelsea-the-cat.jpg`);
+    await app.chooseImage(`${samples}shapes/heart.png`);
     await app.top5();
     const page = app.page;
     await page.getByTestId('explore').waitFor({ state: 'visible', timeout: 60_000 });
 
-    // The first layer of the tiny model: level 0, 1 group, stride 4.
+    // The first layer of the demo model: level 0, 2 groups, stride 4.
     await page.getByTestId('overlay').click({ position: { x: 101, y: 61 } });
     let data = await overlayData(page);
     assert.deepEqual(data.point, [50, 30]);
-    assert.equal(data.points.length, 9);
-    // Feature pixel (round(50/4), round(30/4)) = (13, 8): image (52, 32); offsets stay within a few pixels.
+    assert.equal(data.points.length, 18);
+    // Feature pixel (round(50/4), round(30/4)) = (13, 8): image (52, 32); learned offsets stay within a few feature pixels.
     for (const p of data.points) {
-      assert.ok(Math.abs(p.x - 52) < 4 * 8 && Math.abs(p.y - 32) < 4 * 8, `point ${JSON.stringify(p)} near (52, 32)`);
+      assert.ok(Math.abs(p.x - 52) < 4 * 12 && Math.abs(p.y - 32) < 4 * 12, `point ${JSON.stringify(p)} near (52, 32)`);
     }
     weightsPerGroup(data.points).forEach((s) => assert.ok(Math.abs(s - 1) < 1e-3, `weights sum to ${s}`));
-    assert.match(await page.getByTestId('explore-summary').textContent(), /Feature pixel \(13, 8\) = image \(52, 32\); 9 points/);
+    assert.match(await page.getByTestId('explore-summary').textContent(), /Feature pixel \(13, 8\) = image \(52, 32\); 18 points/);
 
-    // The last layer: level 3, 8 groups, stride 32.
+    // The last layer: level 3, 16 groups, stride 32.
     const options = await page.getByTestId('layer-select').locator('option').allTextContents();
-    assert.equal(options.length, 5);
-    await page.getByTestId('layer-select').selectOption({ index: 4 });
+    assert.equal(options.length, 6);
+    await page.getByTestId('layer-select').selectOption({ index: 5 });
     data = await overlayData(page);
-    assert.equal(data.points.length, 72);
-    assert.deepEqual([...new Set(data.points.map((p) => p.group))], [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(data.points.length, 144);
+    assert.deepEqual([...new Set(data.points.map((p) => p.group))], [...Array(16).keys()]);
     weightsPerGroup(data.points).forEach((s) => assert.ok(Math.abs(s - 1) < 1e-3));
-    // The receptive field of that pixel, followed down all 5 DCNv3 layers, beside the regular one.
+    // The receptive field of that pixel, followed down all 6 DCNv3 layers, beside the regular one.
     const field = async (id) => (await page.getByTestId(id).getAttribute('data-field')).split(',').map(Number);
     const [count, spread, total] = await field('field-deformable');
     const [regularCount, regularSpread, regularTotal] = await field('field-regular');
     assert.ok(count > 9 && spread > 0, `deformable field: ${count} locations, spread ${spread}`);
     assert.ok(regularCount > 9 && regularSpread > 4, `regular field: ${regularCount} locations, spread ${regularSpread}`);
-    for (const t of [total, regularTotal]) assert.ok(t > 0.5 && t <= 1.0001, `field weight ${t}`);
+    // Near the picture's corner the learned offsets reach past the map, where their weight is lost.
+    assert.ok(total > 0.2 && total <= 1.0001, `field weight ${total}`);
+    assert.ok(regularTotal > 0.5 && regularTotal <= 1.0001, `regular field weight ${regularTotal}`);
     console.log(`fields: deformable ${count} locations spread ${spread} px, regular ${regularCount} spread ${regularSpread} px`);
     console.log(`screenshot: ${await app.screenshot('explore-last-layer-all-groups')}`);
 
@@ -80,6 +97,47 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     await page.keyboard.press('ArrowLeft');
     assert.deepEqual((await overlayData(page)).point, [18, 30]);
     console.log(`screenshot: ${await app.screenshot('explore-last-layer-group-3')}`);
+    assert.deepEqual(app.consoleErrors, []);
+  } finally {
+    await app.close();
+  }
+});
+
+// Where the shapes' centres are: the fixture that tools/train_demo.py wrote with the samples.
+function sampleCentres() {
+  const bytes = readFileSync(fileURLToPath(new URL('../../tests/fixtures/demo.safetensors', import.meta.url)));
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+  return Object.fromEntries(JSON.parse(header.__metadata__.samples).map((s) => [s.file, s]));
+}
+
+test('the sampling at the centre of a large and of a small star, down to the receptive field', async () => {
+  const app = await openApp();
+  const centres = sampleCentres();
+  try {
+    const page = app.page;
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    const spreads = {};
+    for (const file of ['star-large.png', 'star-small.png']) {
+      await app.chooseImage(`${samples}shapes/${file}`);
+      assert.equal((await app.top5())[0].label, 'star');
+      await page.getByTestId('explore').waitFor({ state: 'visible', timeout: 60_000 });
+      // The last layer of level 2 (stride 16), whose spread follows the shapes' size most closely.
+      await page.getByTestId('layer-select').selectOption({ index: 4 });
+      const [x, y] = centres[file].centre;
+      await page.getByTestId('overlay').click({ position: { x: (x + 0.5) * 2, y: (y + 0.5) * 2 } });
+      const [count, spread] = (await page.getByTestId('field-deformable').getAttribute('data-field')).split(',').map(Number);
+      const layerPoints = (await overlayData(page)).points;
+      assert.equal(layerPoints.length, 72, '8 groups of 9 points');
+      spreads[file] = { layer: meanSpread(layerPoints), field: spread, count, radius: centres[file].radius };
+      console.log(`${file}: radius ${centres[file].radius.toFixed(1)} px; level 2 block 2 spread ${spreads[file].layer.toFixed(1)} px; `
+        + `field through all layers ${count} locations, spread ${spread} px`);
+      console.log(`screenshot: ${await app.screenshot(`explore-${file.replace('.png', '')}`)}`);
+    }
+    // This layer's spread follows the shape's size (Spearman 0.85 over 1,000 held-out pictures,
+    // docs/demo-model.md); the compounded field does not, so it is only logged.
+    assert.ok(spreads['star-large.png'].layer > 1.5 * spreads['star-small.png'].layer,
+      `the large star's sampling is wider: ${JSON.stringify(spreads)}`);
     assert.deepEqual(app.consoleErrors, []);
   } finally {
     await app.close();

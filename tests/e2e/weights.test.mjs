@@ -1,17 +1,22 @@
-// The default weights: verified against their manifest, kept in Cache Storage, refused when
-// they do not match.
+// The models the server offers (public/weights/catalog.json): the default one verified against
+// its entry, kept in Cache Storage, refused when it does not match; the others loaded from the list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
 
-test('the default weights are verified, cached, and the next visit takes them from the cache', async () => {
+const demoModel = fileURLToPath(new URL('../../public/models/shapes-demo.safetensors', import.meta.url));
+const catalog = JSON.parse(readFileSync(fileURLToPath(new URL('../../public/weights/catalog.json', import.meta.url))));
+
+test('the default model is verified, cached, and the next visit takes it from the cache', async () => {
   const app = await openApp();
   try {
     const page = app.page;
     await app.modelDescription().waitFor({ timeout: 120_000 });
     assert.match(await page.getByTestId('model-info').textContent(), /downloaded, size and SHA-256 verified/);
     const downloads = [];
-    page.on('request', (r) => r.url().endsWith('default.safetensors') && downloads.push(r.url()));
+    page.on('request', (r) => r.url().endsWith('shapes-demo.safetensors') && downloads.push(r.url()));
     await page.reload();
     await app.modelDescription().waitFor({ timeout: 120_000 });
     assert.match(await page.getByTestId('model-info').textContent(), /from the browser cache, size and SHA-256 verified/);
@@ -22,18 +27,48 @@ test('the default weights are verified, cached, and the next visit takes them fr
   }
 });
 
-test('weights that do not match their manifest are refused with the reason', async () => {
-  const app = await openApp({
-    beforeLoad: (page) =>
-      page.route('**/public/weights/default.json', (route) =>
-        route.fulfill({ contentType: 'application/json', body: '{"size": 1757708, "sha256": "00ff"}' })),
-  });
+function servedCatalog(models) {
+  return (page) => page.route('**/public/weights/catalog.json', (route) =>
+    route.fulfill({ contentType: 'application/json', body: JSON.stringify({ models }) }));
+}
+
+test('a model that does not match its catalog entry is refused with the reason', async () => {
+  const demo = catalog.models[0];
+  const app = await openApp({ beforeLoad: servedCatalog([{ ...demo, sha256: '00ff' }]) });
   try {
     const error = app.page.getByTestId('model-error');
     await error.waitFor({ timeout: 120_000 });
     const text = await error.textContent();
-    assert.match(text, /The default weights cannot be used: (its SHA-256 is [0-9a-f]{64}, its manifest says 00ff|the file has \d+ bytes, its manifest says 1757708)/);
+    assert.match(text, /shapes-demo\.safetensors cannot be used: its SHA-256 is [0-9a-f]{64}, the catalog says 00ff/);
     assert.ok(await app.page.getByTestId('weights-input').isVisible(), 'the page offers to load other weights');
+  } finally {
+    await app.close();
+  }
+});
+
+test('another model on the server is loaded from the list, and the page says which is loaded', async () => {
+  const demo = catalog.models[0];
+  const other = { ...demo, file: 'public/weights/internimage-t.safetensors', description: 'stand-in' };
+  const app = await openApp({
+    beforeLoad: async (page) => {
+      await servedCatalog([demo, other])(page);
+      await page.route('**/public/weights/internimage-t.safetensors', (route) =>
+        route.fulfill({ contentType: 'application/octet-stream', body: readFileSync(demoModel) }));
+    },
+  });
+  try {
+    const page = app.page;
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    assert.match(await page.getByTestId('model-info').textContent(), /shapes-demo\.safetensors from this server/);
+    const first = page.getByTestId('served-shapes-demo').getByRole('button');
+    const second = page.getByTestId('served-internimage-t').getByRole('button');
+    assert.equal(await first.textContent(), 'Loaded');
+    assert.ok(await first.isDisabled());
+    await second.click();
+    await page.getByText('internimage-t.safetensors from this server').waitFor({ timeout: 120_000 });
+    assert.equal(await second.textContent(), 'Loaded');
+    assert.equal(await first.textContent(), 'Load');
+    console.log(`screenshot: ${await app.screenshot('served-models')}`);
   } finally {
     await app.close();
   }

@@ -1,12 +1,13 @@
 //! `cargo xtask bench`: kernel timings on the native adapter, beside the work they do.
 
+use std::path::Path;
 use std::time::Instant;
 
 use gpu::GpuContext;
-use gpu::buffers::{read_bytes, storage_from, storage_zeroed};
+use gpu::buffers::{storage_from, storage_zeroed};
 use gpu::dispatch::Dispatch;
-use gpu::model::{InternImage, ModelConfig, SeededWeights};
 use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use gpu::profile::{ModelBench, Timer, median};
 use gpu::seeded::SeededRng;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -17,9 +18,7 @@ pub enum Target {
     Model,
 }
 
-const WARM_UP_RUNS: usize = 3;
-
-pub fn run(target: Target, runs: usize) -> Result<(), String> {
+pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<(), String> {
     pollster::block_on(async {
         let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
         let a = &ctx.adapter;
@@ -30,7 +29,7 @@ pub fn run(target: Target, runs: usize) -> Result<(), String> {
         let timer = Timer::new(&ctx);
         println!(
             "timing: {}",
-            if timer.query.is_some() {
+            if timer.has_timestamps() {
                 "GPU timestamp queries"
             } else {
                 "wall clock around submit + wait"
@@ -52,7 +51,7 @@ pub fn run(target: Target, runs: usize) -> Result<(), String> {
         );
         match target {
             Target::Dcnv3 => bench_dcnv3(&ctx, &timer, runs, copy_gbps).await,
-            Target::Model => bench_model(&ctx, &timer, runs).await,
+            Target::Model => bench_model(&ctx, runs, browser, json).await,
         }
     })
 }
@@ -80,7 +79,10 @@ async fn bench_dcnv3(
             .await
             .map_err(|e| e.to_string())?;
         let dispatch = dcnv3_dispatch(ctx, shape)?;
-        let (gpu_ms, wall_ms) = timer.time(ctx, &dispatch, runs).await?;
+        let (gpu_ms, wall_ms) = timer
+            .time(ctx, &dispatch, runs)
+            .await
+            .map_err(|e| e.to_string())?;
         let flops = shape.flops() as f64;
         let bytes = shape.min_bytes() as f64;
         let floor_ms = bytes / (copy_gbps * 1e9) * 1e3;
@@ -111,74 +113,182 @@ async fn bench_dcnv3(
     Ok(())
 }
 
-/// Each dispatch timed alone (timestamps around a pass of one dispatch), summed by kind.
-async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<(), String> {
-    let mut by_label: Vec<(&str, f64, usize)> = Vec::new();
-    for dispatch in model.dispatches() {
-        let (ms, _) = timer.time(ctx, dispatch, 1).await?;
-        match by_label.iter_mut().find(|(l, _, _)| *l == dispatch.label) {
-            Some(entry) => {
-                entry.1 += ms;
-                entry.2 += 1;
+async fn bench_model(
+    ctx: &GpuContext,
+    runs: usize,
+    browser: bool,
+    json: &Path,
+) -> Result<(), String> {
+    let native = gpu::profile::bench_internimage_t(ctx, runs)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\nInternImage-T at 224x224, batch 1, f32, seeded weights; native ({})",
+        ctx.adapter.name
+    );
+    print_model_bench(&native, runs);
+    let browser = if browser {
+        let bench = browser_bench(runs)?;
+        println!("\nThe same in headless Chromium (WebGPU)");
+        print_model_bench(&bench, runs);
+        Some(bench)
+    } else {
+        None
+    };
+    let pytorch = pytorch_reference(runs);
+    println!();
+    match &pytorch {
+        Ok(reference) => {
+            let torch_ms = reference["steady_median_ms"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "PyTorch CPU ({}, {} threads), same network and weights, median of {runs}: {torch_ms:.0} ms",
+                reference["framework"].as_str().unwrap_or("?"),
+                reference["threads"],
+            );
+            println!(
+                "  native / PyTorch = {:.2}",
+                native.steady_median_ms / torch_ms
+            );
+            if let Some(browser) = &browser {
+                println!(
+                    "  browser / PyTorch = {:.2}",
+                    browser.steady_median_ms / torch_ms
+                );
             }
-            None => by_label.push((dispatch.label, ms, 1)),
         }
+        Err(why) => println!("PyTorch CPU reference: not measured ({why})"),
     }
-    by_label.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let total: f64 = by_label.iter().map(|e| e.1).sum();
-    println!(
-        "\n  {:<24} {:>6} {:>10} {:>7}",
-        "op (each timed alone)", "count", "ms", "share"
-    );
-    for (label, ms, count) in &by_label {
-        println!(
-            "  {label:<24} {count:>6} {ms:>10.1} {:>6.1}%",
-            100.0 * ms / total
-        );
+    let a = &ctx.adapter;
+    let report = serde_json::json!({
+        "commit": git_commit(),
+        "model": "InternImage-T 224x224 batch 1 f32 seeded",
+        "native": { "adapter": { "name": a.name, "backend": a.backend, "type": a.device_type, "driver": a.driver },
+                    "bench": native },
+        "browser": browser,
+        "pytorch": pytorch.as_ref().ok(),
+    });
+    if let Some(folder) = json.parent().filter(|f| !f.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
     }
-    println!(
-        "  {:<24} {:>6} {total:>10.1}",
-        "sum",
-        model.dispatch_count()
-    );
+    std::fs::write(
+        json,
+        serde_json::to_string_pretty(&report).expect("serialises") + "\n",
+    )
+    .map_err(|e| format!("{}: {e}", json.display()))?;
+    println!("\nJSON: {}", json.display());
     Ok(())
 }
 
-async fn bench_model(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
-    let config = ModelConfig::internimage_t();
-    let started = Instant::now();
-    let weights = SeededWeights::new(&config, 1);
-    let model = InternImage::new(ctx, &config, &weights, [224, 224]).map_err(|e| e.to_string())?;
-    let build_ms = started.elapsed().as_secs_f64() * 1e3;
-    let image = SeededRng::new(2).uniform_vec(224 * 224 * 3, -2.0, 2.0);
-    let started = Instant::now();
-    model.run(ctx, &image).await.map_err(|e| e.to_string())?;
-    let first_ms = started.elapsed().as_secs_f64() * 1e3;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let started = Instant::now();
-        model.run(ctx, &image).await.map_err(|e| e.to_string())?;
-        times.push(started.elapsed().as_secs_f64() * 1e3);
+fn print_model_bench(bench: &ModelBench, runs: usize) {
+    if bench.ops.is_empty() {
+        println!("  (no timestamp queries: no per-op times)");
+    } else {
+        let total: f64 = bench.ops.iter().map(|r| r.ms).sum();
+        println!(
+            "  {:<24} {:>6} {:>10} {:>7} {:>9} {:>9} {:>9} {:>8}",
+            "op (each timed alone)", "count", "ms", "share", "GFLOP", "GFLOP/s", "MB", "GB/s"
+        );
+        for r in &bench.ops {
+            println!(
+                "  {:<24} {:>6} {:>10.1} {:>6.1}% {:>9.3} {:>9.2} {:>9.1} {:>8.2}",
+                r.label,
+                r.count,
+                r.ms,
+                100.0 * r.ms / total,
+                r.gflop,
+                r.gflop / r.ms * 1e3,
+                r.mb,
+                r.mb / r.ms
+            );
+        }
+        let gflop: f64 = bench.ops.iter().map(|r| r.gflop).sum();
+        let mb: f64 = bench.ops.iter().map(|r| r.mb).sum();
+        println!(
+            "  {:<24} {:>6} {total:>10.1} {:>7} {gflop:>9.3} {:>9.2} {mb:>9.1} {:>8.2}",
+            "sum",
+            bench.dispatches,
+            "",
+            gflop / total * 1e3,
+            mb / total
+        );
     }
-    let steady = median(&mut times);
-    if let Some(timer) = timer.query.as_ref().map(|_| timer) {
-        per_op_times(ctx, timer, &model).await?;
-    }
-    println!("\nInternImage-T at 224x224, batch 1, f32, seeded weights");
-    println!("  dispatches per pass: {}", model.dispatch_count());
+    println!("  dispatches per pass: {}", bench.dispatches);
     println!(
         "  FLOPs per pass:      {:.2} G (2 per multiply-add)",
-        model.flops() as f64 / 1e9
+        bench.gflop
     );
     println!(
-        "  build (weights generated, checked, packed, uploaded; pipelines created): {build_ms:.0} ms"
+        "  GPU memory held:     weights {:.1} MB, activations {:.1} MB",
+        bench.weight_bytes as f64 / 1e6,
+        bench.activation_bytes as f64 / 1e6
     );
-    println!("  first forward pass (includes the driver's shader compilation): {first_ms:.0} ms");
     println!(
-        "  steady forward pass, median of {runs}: {steady:.0} ms = {:.2} GFLOP/s (wall clock, image upload and logits readback included)",
-        model.flops() as f64 / steady / 1e6
+        "  build (weights generated, checked, packed, uploaded; pipelines created): {:.0} ms",
+        bench.build_ms
     );
-    Ok(())
+    println!(
+        "  first forward pass (includes the driver's shader compilation): {:.0} ms",
+        bench.first_ms
+    );
+    println!(
+        "  steady forward pass, median of {runs}: {:.0} ms = {:.2} GFLOP/s (wall clock, image upload and logits readback included)",
+        bench.steady_median_ms,
+        bench.gflop / bench.steady_median_ms * 1e3
+    );
+}
+
+/// Runs gpu/tests/browser_bench.rs in headless Chromium and reads back the JSON it prints.
+fn browser_bench(runs: usize) -> Result<ModelBench, String> {
+    crate::setup::ensure_test_tools()?;
+    let output =
+        crate::suites::wasm_tests(&["--release", "--test", "browser_bench", "--", "--nocapture"])
+            .env("CHROMEDRIVER", crate::suites::CHROMEDRIVER)
+            .env("INTERNIMAGE_BENCH_RUNS", runs.to_string())
+            .output()
+            .map_err(|e| format!("cargo does not start: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once(BENCH_PREFIX).map(|(_, json)| json.to_owned()))
+        .ok_or_else(|| {
+            format!(
+                "the browser bench printed no result ({}):\n{}\n{}",
+                output.status,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    serde_json::from_str(&line).map_err(|e| e.to_string())
+}
+
+/// What gpu/tests/browser_bench.rs prints before its JSON.
+const BENCH_PREFIX: &str = "MODEL_BENCH ";
+
+/// tools/bench_pytorch.py's JSON line: PyTorch's CPU forward of the same network and weights.
+fn pytorch_reference(runs: usize) -> Result<serde_json::Value, String> {
+    let output = std::process::Command::new("python3")
+        .args(["bench_pytorch.py", "--runs", &runs.to_string()])
+        .current_dir(crate::workspace_root().join("tools"))
+        .output()
+        .map_err(|e| format!("python3 does not start: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "tools/bench_pytorch.py failed; it needs python3 with torch and numpy: {}",
+            stderr.lines().last().unwrap_or_default()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn dcnv3_dispatch(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dispatch, String> {
@@ -203,95 +313,6 @@ fn dcnv3_dispatch(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dispatch, Stri
         .map_err(|e| e.to_string())
 }
 
-/// Times work on the queue with timestamp queries where the adapter has them.
-struct Timer {
-    query: Option<(wgpu::QuerySet, wgpu::Buffer)>,
-    period_ns: f64,
-}
-
-impl Timer {
-    fn new(ctx: &GpuContext) -> Self {
-        let query = ctx.adapter.timestamp_queries.then(|| {
-            let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("bench"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            });
-            let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("timestamps"),
-                size: 16,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            (set, resolve)
-        });
-        Self {
-            query,
-            period_ns: f64::from(ctx.queue.get_timestamp_period()),
-        }
-    }
-
-    /// Median GPU time and median wall time (submit to idle) in ms over `runs` runs of `record`.
-    async fn time_with(
-        &self,
-        ctx: &GpuContext,
-        runs: usize,
-        record: impl Fn(&mut wgpu::CommandEncoder, Option<wgpu::ComputePassTimestampWrites<'_>>),
-    ) -> Result<(f64, f64), String> {
-        let (mut gpu, mut wall) = (Vec::new(), Vec::new());
-        for run in 0..WARM_UP_RUNS + runs {
-            let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            let writes = self
-                .query
-                .as_ref()
-                .map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                    query_set: set,
-                    beginning_of_pass_write_index: Some(0),
-                    end_of_pass_write_index: Some(1),
-                });
-            record(&mut encoder, writes);
-            if let Some((set, resolve)) = &self.query {
-                encoder.resolve_query_set(set, 0..2, resolve, 0);
-            }
-            let started = Instant::now();
-            ctx.queue.submit([encoder.finish()]);
-            ctx.wait_idle();
-            let wall_ms = started.elapsed().as_secs_f64() * 1e3;
-            let gpu_ms = match &self.query {
-                Some((_, resolve)) => {
-                    let bytes = read_bytes(ctx, resolve, 16)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let stamps: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes);
-                    stamps[1].saturating_sub(stamps[0]) as f64 * self.period_ns / 1e6
-                }
-                None => wall_ms,
-            };
-            if run >= WARM_UP_RUNS {
-                gpu.push(gpu_ms);
-                wall.push(wall_ms);
-            }
-        }
-        Ok((median(&mut gpu), median(&mut wall)))
-    }
-
-    async fn time(
-        &self,
-        ctx: &GpuContext,
-        dispatch: &Dispatch,
-        runs: usize,
-    ) -> Result<(f64, f64), String> {
-        self.time_with(ctx, runs, |encoder, writes| {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(dispatch.label),
-                timestamp_writes: writes,
-            });
-            dispatch.encode(&mut pass);
-        })
-        .await
-    }
-}
-
 /// Achieved GB/s (bytes read plus written) of a 64 MiB buffer-to-buffer copy: the practical
 /// memory ceiling of the adapter.
 async fn copy_bandwidth(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<f64, String> {
@@ -299,19 +320,12 @@ async fn copy_bandwidth(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<
     let source = storage_zeroed(ctx, "copy source", SIZE / 4);
     let target = storage_zeroed(ctx, "copy target", SIZE / 4);
     // A copy has no compute pass to carry timestamps: time it by the wall clock.
-    let wall_timer = Timer {
-        query: None,
-        period_ns: timer.period_ns,
-    };
+    let wall_timer = timer.wall_clock();
     let (_, wall_ms) = wall_timer
         .time_with(ctx, runs.min(10), |encoder, _| {
             encoder.copy_buffer_to_buffer(&source, 0, &target, 0, SIZE as u64);
         })
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(2.0 * SIZE as f64 / (wall_ms / 1e3) / 1e9)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }

@@ -1,6 +1,8 @@
 //! `cargo xtask serve | test | bench`: the two README commands and the benchmarks.
 
 mod bench;
+mod catalog;
+mod demo_report;
 mod quant_report;
 mod server;
 mod setup;
@@ -33,6 +35,17 @@ enum Command {
         #[arg(long)]
         weights: Option<PathBuf>,
     },
+    /// The demo model's held-out accuracy and learned offsets, through the engine.
+    DemoReport {
+        #[arg(long, default_value = catalog::DEMO_MODEL)]
+        weights: PathBuf,
+        /// Written by `python3 tools/train_demo.py held-out`.
+        #[arg(long, default_value = "target/demo/held-out.safetensors")]
+        held_out: PathBuf,
+        /// At most this many images.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Time kernels on the native adapter.
     Bench {
         #[arg(value_enum, default_value_t = bench::Target::Dcnv3)]
@@ -40,6 +53,12 @@ enum Command {
         /// Timed runs per shape, after warm-up.
         #[arg(long, default_value_t = 30)]
         runs: usize,
+        /// `model` only: also run it in headless Chromium (WebGPU) and report both.
+        #[arg(long)]
+        browser: bool,
+        /// `model` only: where the JSON report goes.
+        #[arg(long, default_value = "target/bench/model.json")]
+        json: PathBuf,
     },
 }
 
@@ -56,7 +75,17 @@ fn main() -> ExitCode {
         Command::Serve { port } => serve(port),
         Command::Test => suites::run_all(),
         Command::QuantReport { weights } => quant_report::run(weights.as_deref()),
-        Command::Bench { target, runs } => bench::run(target, runs),
+        Command::DemoReport {
+            weights,
+            held_out,
+            limit,
+        } => demo_report::run(&weights, &held_out, limit),
+        Command::Bench {
+            target,
+            runs,
+            browser,
+            json,
+        } => bench::run(target, runs, browser, &json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use gpu::GpuContext;
 use gpu::check::cosine_similarity;
+use gpu::model::predictions::argmax;
 use gpu::model::preprocess::{decode, preprocess};
 use gpu::model::quant::Quantized;
 use gpu::model::sampling::LayerSampling;
@@ -134,14 +135,6 @@ async fn runs(
         out.push(Run { logits, sampling });
     }
     Ok(out)
-}
-
-fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i)
 }
 
 /// (largest, mean) distance in image pixels between matching sampling points.

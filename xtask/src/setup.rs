@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sha2::Digest;
-
 use crate::workspace_root;
 
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
@@ -128,49 +126,10 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// The weights the page loads at start, made here when missing (not kept in git).
-pub const DEFAULT_WEIGHTS: &str = "public/weights/default.safetensors";
-
-/// The manifest the page checks the default weights against: `{"size": N, "sha256": "hex"}`.
-const DEFAULT_MANIFEST: &str = "public/weights/default.json";
-
-/// Until a trained model is shipped, the default is the tiny test variant with seeded weights:
-/// the whole network runs, and the page says plainly that its predictions mean nothing.
-/// The manifest is written anew from whatever weights file is there.
-fn ensure_default_weights() -> Result<(), String> {
-    let path = workspace_root().join(DEFAULT_WEIGHTS);
-    if !path.exists() {
-        write_seeded_default(&path)?;
-    }
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let digest: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let manifest = format!("{{\"size\": {}, \"sha256\": \"{digest}\"}}\n", bytes.len());
-    let manifest_path = workspace_root().join(DEFAULT_MANIFEST);
-    std::fs::write(&manifest_path, manifest)
-        .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))
-}
-
-fn write_seeded_default(path: &Path) -> Result<(), String> {
-    let config = gpu::model::ModelConfig::test_tiny();
-    let seeded = gpu::model::SeededWeights::new(&config, 1);
-    let description = "InternImage test-tiny variant (16 channels, 5 blocks, 10 classes) with seeded \
-        random weights: every layer runs, but predictions and offsets mean nothing until trained \
-        weights are loaded";
-    let bytes = gpu::model::weights::to_safetensors(&config, &seeded, None, Some(description))
-        .map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("xtask: wrote default weights {}", path.display());
-    Ok(())
-}
-
-/// Makes the default weights if missing, builds the app with trunk (release) into `dist/` and
-/// returns that folder.
+/// Writes the catalog of models, builds the app with trunk (release) into `dist/` and returns
+/// that folder.
 pub fn build_app() -> Result<PathBuf, String> {
-    ensure_default_weights()?;
+    crate::catalog::write()?;
     let root = workspace_root();
     let trunk = cargo_bin("trunk");
     let status = Command::new(&trunk)

@@ -8,7 +8,7 @@ use crate::server::StaticServer;
 use crate::setup::{self, cargo_bin, path_with_cargo_bin};
 use crate::workspace_root;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// SwiftShader runs WebGPU on the CPU: a browser test may take minutes, not the default 20 s.
 const BROWSER_TEST_TIMEOUT_S: &str = "900";
 
@@ -84,7 +84,7 @@ pub fn run_all() -> Result<(), String> {
 }
 
 /// `cargo test` of the engine for wasm32 in a headless browser; the caller picks the driver.
-fn wasm_tests(filter: &[&str]) -> Command {
+pub fn wasm_tests(filter: &[&str]) -> Command {
     let mut command = Command::new("cargo");
     command
         .args([

@@ -8,7 +8,7 @@ use super::config::{BATCH_NORM_EPS, LAYER_NORM_EPS, ModelConfig};
 use super::weights::WeightSource;
 use crate::buffers::{read_f32, storage_from, storage_zeroed};
 use crate::context::GpuContext;
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, Work};
 use crate::error::{Error, Result};
 use crate::ops::Weights;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
@@ -50,7 +50,16 @@ pub struct InternImage {
     level_outputs: Vec<(wgpu::Buffer, [u32; 3])>, // after each level's norm, [h, w, C]
     dcn_layers: Vec<DcnLayer>,
     kernels: Kernels,
-    flops: u64,
+    /// What each dispatch of `plan` does.
+    work: Vec<Work>,
+    memory: Memory,
+}
+
+/// GPU memory the model holds, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Memory {
+    pub weights: u64,
+    pub activations: u64,
 }
 
 /// Builds the plan: uploads weights and records one dispatch per op.
@@ -60,10 +69,26 @@ struct Builder<'a> {
     config: &'a ModelConfig,
     kernels: Kernels,
     plan: Vec<Dispatch>,
-    flops: u64,
+    work: Vec<Work>,
+    weight_bytes: u64,
+}
+
+/// Bytes of `len` f32 values.
+fn f32_bytes(len: impl Into<u64>) -> u64 {
+    4 * len.into()
 }
 
 impl Builder<'_> {
+    /// Records a dispatch; `weights` are the bytes of the weight buffers only it reads.
+    fn push(&mut self, dispatch: Dispatch, flops: u64, activation_bytes: u64, weights: u64) {
+        self.plan.push(dispatch);
+        self.work.push(Work {
+            flops,
+            bytes: activation_bytes + weights,
+        });
+        self.weight_bytes += weights;
+    }
+
     /// The tensor `name` with its expected shape, checked and uploaded as it is.
     fn upload(&self, name: &str) -> Result<wgpu::Buffer> {
         Ok(storage_from(self.ctx, name, &self.read(name)?))
@@ -146,12 +171,19 @@ impl Builder<'_> {
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) {
-        self.flops += linear::flops(mnk);
         let dispatch =
             self.kernels
                 .linear
                 .bind(self.ctx, mnk, epilogue, input, weights.view(), bias, output);
-        self.plan.push(dispatch);
+        let [m, n, k] = mnk.map(u64::from);
+        let reads_output = matches!(epilogue, Epilogue::Accumulate);
+        let activations = f32_bytes(m * k + m * n * (1 + u64::from(reads_output)));
+        self.push(
+            dispatch,
+            linear::flops(mnk),
+            activations,
+            weights.bytes() + bias.size(),
+        );
     }
 
     fn layer_norm(
@@ -173,7 +205,14 @@ impl Builder<'_> {
             gelu,
             [input, &weight, &bias, output],
         );
-        self.plan.push(dispatch);
+        // About 8 FLOPs an element: mean, variance, normalise, scale and shift.
+        let elements = u64::from(pixels) * u64::from(channels);
+        self.push(
+            dispatch,
+            8 * elements,
+            f32_bytes(2 * elements),
+            weight.size() + bias.size(),
+        );
         Ok(())
     }
 
@@ -183,6 +222,7 @@ impl Builder<'_> {
         shape: Conv2dShape,
         with_bias: bool,
         input: &wgpu::Buffer,
+        columns: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Result<()> {
         let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
@@ -202,12 +242,29 @@ impl Builder<'_> {
         } else {
             storage_from(self.ctx, "no bias", &vec![0.0; cout])
         };
-        self.flops += shape.flops();
-        let dispatch =
-            self.kernels
-                .conv
-                .bind(self.ctx, &shape, input, weights.view(), &bias, output)?;
-        self.plan.push(dispatch);
+        let [gather, multiply] = self.kernels.conv.bind(
+            self.ctx,
+            &self.kernels.linear,
+            &shape,
+            input,
+            weights.view(),
+            &bias,
+            columns,
+            output,
+        )?;
+        let columns_bytes = f32_bytes(shape.columns_len() as u64);
+        let (input_bytes, output_bytes) = (
+            f32_bytes(shape.input_len() as u64),
+            f32_bytes(shape.output_len() as u64),
+        );
+        self.push(gather, 0, input_bytes + columns_bytes, 0);
+        let weight_bytes = weights.bytes() + bias.size();
+        self.push(
+            multiply,
+            shape.flops(),
+            columns_bytes + output_bytes,
+            weight_bytes,
+        );
         Ok(())
     }
 }
@@ -249,7 +306,8 @@ impl InternImage {
             config,
             kernels,
             plan: Vec::new(),
-            flops: 0,
+            work: Vec::new(),
+            weight_bytes: 0,
         };
         let levels = config.levels();
 
@@ -276,7 +334,11 @@ impl InternImage {
         }
         let pixels = |l: usize| (sizes[l][0] * sizes[l][1]) as usize;
         let most = |f: &dyn Fn(usize) -> usize| (0..levels).map(f).max().unwrap_or(0);
-        let scratch = |label: &str, len: usize| storage_zeroed(ctx, label, len);
+        let activation_bytes = std::cell::Cell::new(0u64);
+        let scratch = |label: &str, len: usize| {
+            activation_bytes.set(activation_bytes.get() + f32_bytes(len as u64));
+            storage_zeroed(ctx, label, len)
+        };
         let residual_len = most(&|l| pixels(l) * config.level_channels(l) as usize);
         let s = Scratch {
             x: scratch("x", residual_len),
@@ -303,7 +365,17 @@ impl InternImage {
         let image = scratch("image", (h0 * w0 * 3) as usize);
         let stem_a = scratch("stem a", stem1.output_len());
         let stem_b = scratch("stem b", stem1.output_len());
-        b.conv("patch_embed.conv1", stem1, true, &image, &stem_a)?;
+        let columns = scratch("im2col columns", {
+            let downsamples = (0..levels.saturating_sub(1)).map(|l| {
+                let [h, w] = sizes[l];
+                (h.div_ceil(2) * w.div_ceil(2)) as usize * 9 * config.level_channels(l) as usize
+            });
+            downsamples
+                .chain([stem1.columns_len(), stem2.columns_len()])
+                .max()
+                .unwrap_or(0)
+        });
+        b.conv("patch_embed.conv1", stem1, true, &image, &columns, &stem_a)?;
         let stem_pixels = stem1.out_height() * stem1.out_width();
         b.layer_norm(
             "patch_embed.norm1.1",
@@ -313,7 +385,7 @@ impl InternImage {
             &stem_a,
             &stem_b,
         )?;
-        b.conv("patch_embed.conv2", stem2, true, &stem_b, &stem_a)?;
+        b.conv("patch_embed.conv2", stem2, true, &stem_b, &columns, &stem_a)?;
         b.layer_norm(
             "patch_embed.norm2.1",
             pixels(0) as u32,
@@ -357,7 +429,13 @@ impl InternImage {
                     output: &s.offset_branch,
                 };
                 let dispatch = b.kernels.dw.bind(ctx, h, w, c, LAYER_NORM_EPS, &dw);
-                b.plan.push(dispatch);
+                let dw_weights = [dw.weight, dw.bias, dw.ln_weight, dw.ln_bias]
+                    .iter()
+                    .map(|buffer| buffer.size())
+                    .sum();
+                // 9 multiply-adds, then the LayerNorm's and GELU's ~16 FLOPs, per element.
+                let elements = u64::from(p) * u64::from(c);
+                b.push(dispatch, 34 * elements, f32_bytes(2 * elements), dw_weights);
                 b.linear(
                     &format!("{pre}.dcn.offset"),
                     [p, 18 * g, c],
@@ -391,7 +469,6 @@ impl InternImage {
                     s.sampled.clone(),
                 ];
                 let dispatch = kernel.bind(ctx, &shape, &dcn_bindings(&dcn_buffers, None))?;
-                b.flops += shape.flops();
                 dcn_layers.push(DcnLayer {
                     level,
                     block,
@@ -400,7 +477,7 @@ impl InternImage {
                     plan_index: b.plan.len(),
                     buffers: dcn_buffers,
                 });
-                b.plan.push(dispatch);
+                b.push(dispatch, shape.flops(), shape.min_bytes(), 0);
                 b.linear(
                     &format!("{pre}.dcn.output_proj"),
                     [p, c, c],
@@ -440,6 +517,7 @@ impl InternImage {
                     down,
                     false,
                     &out,
+                    &columns,
                     &s.downsampled,
                 )?;
                 let [nh, nw] = sizes[level + 1];
@@ -472,7 +550,13 @@ impl InternImage {
         );
         let pooled = scratch("pooled", head as usize);
         let dispatch = b.kernels.pool.bind(ctx, p, head, &head_hidden, &pooled);
-        b.plan.push(dispatch);
+        let pooled_elements = u64::from(p) * u64::from(head);
+        b.push(
+            dispatch,
+            pooled_elements,
+            f32_bytes(pooled_elements + u64::from(head)),
+            0,
+        );
         let logits = scratch("logits", config.num_classes as usize);
         b.linear(
             "head",
@@ -491,7 +575,11 @@ impl InternImage {
             level_outputs,
             dcn_layers,
             kernels: b.kernels,
-            flops: b.flops,
+            work: b.work,
+            memory: Memory {
+                weights: b.weight_bytes,
+                activations: activation_bytes.get(),
+            },
         })
     }
 
@@ -507,7 +595,17 @@ impl InternImage {
 
     /// FLOPs per forward pass (2 per multiply-add), from the ops' own counts.
     pub fn flops(&self) -> u64 {
-        self.flops
+        self.work.iter().map(|w| w.flops).sum()
+    }
+
+    /// What each dispatch of [`Self::dispatches`] does.
+    pub fn work(&self) -> &[Work] {
+        &self.work
+    }
+
+    /// GPU memory held for weights (as stored: int8 where quantized) and activations.
+    pub fn memory(&self) -> Memory {
+        self.memory
     }
 
     pub fn dcn_layers(&self) -> &[DcnLayer] {
@@ -668,6 +766,13 @@ enum WeightBuffers {
 }
 
 impl WeightBuffers {
+    fn bytes(&self) -> u64 {
+        match self {
+            Self::F32(weight) => weight.size(),
+            Self::Int8 { packed, scales } => packed.size() + scales.size(),
+        }
+    }
+
     fn view(&self) -> Weights<'_> {
         match self {
             Self::F32(weight) => Weights::F32(weight),

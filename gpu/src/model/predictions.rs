@@ -18,6 +18,15 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
     ranked
 }
 
+/// The index of the largest logit: the predicted class.
+pub fn argmax(logits: &[f32]) -> usize {
+    logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

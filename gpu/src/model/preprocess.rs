@@ -29,16 +29,22 @@ pub fn preprocess(image: &DynamicImage, size: u32) -> Vec<f32> {
         crop_offset(resized.width(), size),
         crop_offset(resized.height(), size),
     );
-    let mut out = Vec::with_capacity((size * size * 3) as usize);
+    let mut cropped = Vec::with_capacity((size * size * 3) as usize);
     for y in 0..size {
         for x in 0..size {
-            let pixel = resized.get_pixel(left + x, top + y);
-            for c in 0..3 {
-                out.push((f32::from(pixel[c]) / 255.0 - MEAN[c]) / STD[c]);
-            }
+            cropped.extend(resized.get_pixel(left + x, top + y).0);
         }
     }
-    out
+    normalise(&cropped)
+}
+
+/// Channels-last RGB bytes already at the network's size -> the network input: [0, 1], then
+/// the ImageNet mean and std.
+pub fn normalise(rgb: &[u8]) -> Vec<f32> {
+    rgb.iter()
+        .enumerate()
+        .map(|(i, &p)| (f32::from(p) / 255.0 - MEAN[i % 3]) / STD[i % 3])
+        .collect()
 }
 
 /// torchvision's `int(round((length - size) / 2))`, Python rounding half to even.

@@ -64,7 +64,7 @@ pub(crate) fn no_scales(ctx: &GpuContext) -> wgpu::Buffer {
 /// Every kernel source as compiled, for validation without a GPU.
 pub fn shader_sources() -> Vec<(&'static str, String)> {
     vec![
-        ("conv2d", conv2d::source()),
+        ("im2col", conv2d::SOURCE.to_owned()),
         ("dcnv3", dcnv3::SOURCE.to_owned()),
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),

@@ -24,15 +24,8 @@ macro_rules! dual_test {
     )*};
 }
 
-/// Milliseconds from an arbitrary origin, natively and in the browser.
-pub fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    return js_sys::Date::now();
-    #[cfg(not(target_arch = "wasm32"))]
-    return std::time::UNIX_EPOCH
-        .elapsed()
-        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
-}
+#[allow(unused_imports)]
+pub use gpu::profile::now_ms;
 
 /// A line in the test output, natively and in the browser (run with `--nocapture` to see it).
 pub fn log(line: &str) {

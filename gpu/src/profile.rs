@@ -1,0 +1,224 @@
+//! Timing the forward pass and its dispatches, natively and in the browser: the clock of
+//! `cargo xtask bench model` and of its browser twin (gpu/tests/browser_bench.rs).
+
+use crate::buffers::read_bytes;
+use crate::context::GpuContext;
+use crate::dispatch::Dispatch;
+use crate::error::Result;
+use crate::model::{InternImage, ModelConfig, SeededWeights};
+use crate::seeded::SeededRng;
+
+const WARM_UP_RUNS: usize = 3;
+
+/// Milliseconds from an arbitrary origin.
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Date::now();
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::time::UNIX_EPOCH
+        .elapsed()
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+}
+
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Times work on the queue with timestamp queries where the adapter has them, else by the
+/// wall clock from submit to done.
+pub struct Timer {
+    query: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    period_ns: f64,
+}
+
+impl Timer {
+    pub fn new(ctx: &GpuContext) -> Self {
+        let query = ctx.adapter.timestamp_queries.then(|| {
+            let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, resolve)
+        });
+        Self {
+            query,
+            period_ns: f64::from(ctx.queue.get_timestamp_period()),
+        }
+    }
+
+    /// The same clock without timestamps: for work with no compute pass (a buffer copy).
+    pub fn wall_clock(&self) -> Self {
+        Self {
+            query: None,
+            period_ns: self.period_ns,
+        }
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.query.is_some()
+    }
+
+    /// Median GPU time and median wall time in ms over `runs` runs of `record`, after warm-up.
+    /// In the browser nothing blocks, so the wall time means something only with timestamps
+    /// (their readback is what waits for the work).
+    pub async fn time_with(
+        &self,
+        ctx: &GpuContext,
+        runs: usize,
+        record: impl Fn(&mut wgpu::CommandEncoder, Option<wgpu::ComputePassTimestampWrites<'_>>),
+    ) -> Result<(f64, f64)> {
+        let (mut gpu, mut wall) = (Vec::new(), Vec::new());
+        for run in 0..WARM_UP_RUNS + runs {
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            let writes = self
+                .query
+                .as_ref()
+                .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(0),
+                    end_of_pass_write_index: Some(1),
+                });
+            record(&mut encoder, writes);
+            if let Some((set, resolve)) = &self.query {
+                encoder.resolve_query_set(set, 0..2, resolve, 0);
+            }
+            let started = now_ms();
+            ctx.queue.submit([encoder.finish()]);
+            ctx.wait_idle();
+            let gpu_ms = match &self.query {
+                Some((_, resolve)) => {
+                    let bytes = read_bytes(ctx, resolve, 16).await?;
+                    let stamps: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes);
+                    Some(stamps[1].saturating_sub(stamps[0]) as f64 * self.period_ns / 1e6)
+                }
+                None => None,
+            };
+            let wall_ms = now_ms() - started;
+            if run >= WARM_UP_RUNS {
+                gpu.push(gpu_ms.unwrap_or(wall_ms));
+                wall.push(wall_ms);
+            }
+        }
+        Ok((median(&mut gpu), median(&mut wall)))
+    }
+
+    /// One dispatch in a pass of its own.
+    pub async fn time(
+        &self,
+        ctx: &GpuContext,
+        dispatch: &Dispatch,
+        runs: usize,
+    ) -> Result<(f64, f64)> {
+        self.time_with(ctx, runs, |encoder, writes| {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(dispatch.label),
+                timestamp_writes: writes,
+            });
+            dispatch.encode(&mut pass);
+        })
+        .await
+    }
+}
+
+/// One kind of op in the forward pass: its dispatches each timed alone, summed, beside the work
+/// they do.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct OpTime {
+    pub label: String,
+    pub count: usize,
+    pub ms: f64,
+    pub gflop: f64,
+    pub mb: f64,
+}
+
+/// InternImage-T at 224, batch 1, f32, seeded weights: what the bench reports.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ModelBench {
+    pub dispatches: usize,
+    pub gflop: f64,
+    pub weight_bytes: u64,
+    pub activation_bytes: u64,
+    /// Weights generated, checked, packed and uploaded; pipelines created.
+    pub build_ms: f64,
+    /// The first pass, with the driver's shader compilation.
+    pub first_ms: f64,
+    /// Median of `runs` passes after warm-up, wall clock: upload, dispatches, logits read back.
+    pub steady_median_ms: f64,
+    pub runs: usize,
+    /// Empty when the adapter has no timestamp queries.
+    pub ops: Vec<OpTime>,
+}
+
+pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelBench> {
+    let config = ModelConfig::internimage_t();
+    let started = now_ms();
+    let weights = SeededWeights::new(&config, 1);
+    let model = InternImage::new(ctx, &config, &weights, [224, 224])?;
+    let build_ms = now_ms() - started;
+    let image = SeededRng::new(2).uniform_vec(224 * 224 * 3, -2.0, 2.0);
+    let started = now_ms();
+    model.run(ctx, &image).await?;
+    let first_ms = now_ms() - started;
+    for _ in 0..WARM_UP_RUNS {
+        model.run(ctx, &image).await?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = now_ms();
+        model.run(ctx, &image).await?;
+        times.push(now_ms() - started);
+    }
+    let timer = Timer::new(ctx);
+    let ops = if timer.has_timestamps() {
+        per_op_times(ctx, &timer, &model).await?
+    } else {
+        Vec::new()
+    };
+    let memory = model.memory();
+    Ok(ModelBench {
+        dispatches: model.dispatch_count(),
+        gflop: model.flops() as f64 / 1e9,
+        weight_bytes: memory.weights,
+        activation_bytes: memory.activations,
+        build_ms,
+        first_ms,
+        steady_median_ms: median(&mut times),
+        runs,
+        ops,
+    })
+}
+
+async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<Vec<OpTime>> {
+    let mut rows: Vec<OpTime> = Vec::new();
+    for (dispatch, work) in model.dispatches().iter().zip(model.work()) {
+        let (ms, _) = timer.time(ctx, dispatch, 1).await?;
+        let index = match rows.iter().position(|r| r.label == dispatch.label) {
+            Some(index) => index,
+            None => {
+                rows.push(OpTime {
+                    label: dispatch.label.to_owned(),
+                    count: 0,
+                    ms: 0.0,
+                    gflop: 0.0,
+                    mb: 0.0,
+                });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[index];
+        row.count += 1;
+        row.ms += ms;
+        row.gflop += work.flops as f64 / 1e9;
+        row.mb += work.bytes as f64 / 1e6;
+    }
+    rows.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    Ok(rows)
+}

@@ -1,0 +1,45 @@
+"""PyTorch's CPU forward of the same InternImage-T (the seeded weights of the engine's bench,
+tools/internimage_reference.py's network from PyTorch's own ops, F.grid_sample for DCNv3) at 224,
+batch 1, f32: the reference `cargo xtask bench model` divides by. Prints one JSON line.
+
+    python3 tools/bench_pytorch.py [--runs 20] [--threads N]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from internimage_reference import INTERNIMAGE_T, SIZE, forward, seeded_image, seeded_weights
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    weights = {k: torch.from_numpy(v) for k, v in seeded_weights(INTERNIMAGE_T, 1).items()}
+    image = torch.from_numpy(seeded_image(2).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
+    build_ms = (time.perf_counter() - started) * 1e3
+    times = []
+    with torch.inference_mode():
+        for run in range(args.runs + 3):
+            started = time.perf_counter()
+            forward(INTERNIMAGE_T, weights, image)
+            if run >= 3:  # warm-up: allocator, oneDNN primitive caches
+                times.append((time.perf_counter() - started) * 1e3)
+            elif run == 0:
+                first_ms = (time.perf_counter() - started) * 1e3
+    print(json.dumps({"framework": f"torch {torch.__version__}", "threads": args.threads,
+                      "build_ms": build_ms, "first_ms": first_ms,
+                      "steady_median_ms": statistics.median(times), "runs": args.runs}))
+
+
+if __name__ == "__main__":
+    main()

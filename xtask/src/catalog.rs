@@ -1,0 +1,125 @@
+//! The list of models the page offers, written beside the app before each build: the demo model
+//! trained here (committed), then every `.safetensors` file a user put in `public/weights/`
+//! (not kept in git), such as a converted InternImage-T checkpoint. The first is loaded at start.
+
+use std::path::{Path, PathBuf};
+
+use sha2::Digest;
+
+use crate::workspace_root;
+
+/// Trained by `tools/train_demo.py`, shipped int8.
+pub const DEMO_MODEL: &str = "public/models/shapes-demo.safetensors";
+/// Where users put other weights for the page to offer.
+pub const USER_WEIGHTS: &str = "public/weights";
+/// What the page reads at start.
+pub const CATALOG: &str = "public/weights/catalog.json";
+
+/// Writes the catalog. Fails when the demo model is missing or broken; a file in
+/// `public/weights/` the engine cannot read is left out with a warning, so it is found here
+/// rather than in the page.
+pub fn write() -> Result<(), String> {
+    let root = workspace_root();
+    let mut files = vec![root.join(DEMO_MODEL)];
+    let mut entries = vec![entry(&root, &files[0])?];
+    for path in user_weights(&root.join(USER_WEIGHTS))? {
+        match entry(&root, &path) {
+            Ok(e) => {
+                entries.push(e);
+                files.push(path);
+            }
+            Err(why) => eprintln!("xtask: warning: not offering {why}"),
+        }
+    }
+    let json = serde_json::to_string_pretty(&serde_json::json!({ "models": entries }))
+        .expect("serialises");
+    let path = root.join(CATALOG);
+    std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    for (path, e) in files.iter().zip(&entries) {
+        println!(
+            "xtask: the page offers {} ({:.1} MB)",
+            path.display(),
+            e["size"].as_f64().unwrap_or(0.0) / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// The `.safetensors` files of `folder`, sorted; none when it does not exist.
+fn user_weights(folder: &Path) -> Result<Vec<PathBuf>, String> {
+    let Ok(listing) = std::fs::read_dir(folder) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<PathBuf> = listing
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `file` is the path from the site root; the page checks `size` and `sha256` before it loads.
+fn entry(root: &Path, path: &Path) -> Result<serde_json::Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read {}: {e}{}",
+            path.display(),
+            if path.ends_with(DEMO_MODEL) {
+                " (the demo model is committed; `python3 tools/train_demo.py` makes it anew)"
+            } else {
+                ""
+            }
+        )
+    })?;
+    let weights = gpu::model::SafetensorsWeights::parse(&bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let config = &weights.config;
+    let sha256: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(serde_json::json!({
+        "file": path.strip_prefix(root).expect("under the workspace").to_string_lossy().replace('\\', "/"),
+        "size": bytes.len(),
+        "sha256": sha256,
+        "description": weights.description.clone().unwrap_or_default(),
+        "classes": config.num_classes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_model_entry_names_its_file_size_hash_and_classes() {
+        let root = workspace_root();
+        let e = entry(&root, &root.join(DEMO_MODEL)).expect("the demo model is readable");
+        assert_eq!(e["file"], DEMO_MODEL);
+        let size = std::fs::metadata(root.join(DEMO_MODEL))
+            .expect("exists")
+            .len();
+        assert_eq!(e["size"], size);
+        assert_eq!(e["sha256"].as_str().map(str::len), Some(64));
+        assert_eq!(e["classes"], 10);
+        assert!(
+            e["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("trained here"))
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_weights_is_refused_with_its_name() {
+        let folder = std::env::temp_dir().join(format!("catalog-test-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).expect("temp folder");
+        let path = folder.join("notes.safetensors");
+        std::fs::write(&path, b"{}").expect("written");
+        let why = entry(&folder, &path).expect_err("not weights");
+        assert!(why.contains("notes.safetensors"), "{why}");
+        assert_eq!(user_weights(&folder).expect("listed"), [path]);
+        std::fs::remove_dir_all(&folder).ok();
+    }
+}
