@@ -37,6 +37,8 @@ pub struct KernelCheck {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelView {
     pub source: String,
+    /// The catalog file it was loaded from; None for a dropped file.
+    pub served_file: Option<String>,
     pub description: String,
     pub classes: usize,
     pub parameters: usize,
@@ -159,6 +161,7 @@ impl Engine {
         let config = &weights.config;
         let view = ModelView {
             source: source.to_owned(),
+            served_file: None,
             description: weights.description.clone().unwrap_or_else(|| {
                 format!(
                     "InternImage with {} channels and depths {:?} (the file does not say what it was trained on)",

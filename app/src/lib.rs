@@ -253,7 +253,10 @@ async fn load_served_model(
                     "{name} from this server (from the browser cache, size and SHA-256 verified)"
                 ),
             };
-            engine.load_weights(&source, &bytes)
+            engine.load_weights(&source, &bytes).map(|view| ModelView {
+                served_file: Some(entry.file.clone()),
+                ..view
+            })
         }
         Err(message) => Err(message),
     };
@@ -485,9 +488,9 @@ fn ModelPanel(
             ModelState::Waiting | ModelState::Downloading { .. } | ModelState::Loading(_)
         )
     };
-    let loaded_source = move || match model.get() {
-        ModelState::Loaded(view) => Some(view.source),
-        ModelState::Failed { previous, .. } => previous.map(|v| v.source),
+    let served_file = move || match model.get() {
+        ModelState::Loaded(view) => view.served_file,
+        ModelState::Failed { previous, .. } => previous.and_then(|v| v.served_file),
         _ => None,
     };
     // Leptos wants what a reactive closure holds to be Send; the callback stays on this thread.
@@ -499,8 +502,8 @@ fn ModelPanel(
             .map(|entry| {
                 let name = entry.file_name().to_owned();
                 let is_loaded = {
-                    let name = name.clone();
-                    move || loaded_source().is_some_and(|s| s.starts_with(&format!("{name} from this server")))
+                    let file = entry.file.clone();
+                    move || served_file().as_deref() == Some(file.as_str())
                 };
                 let summary = format!(
                     "{:.1} MB, {} classes",
