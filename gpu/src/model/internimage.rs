@@ -365,16 +365,20 @@ impl InternImage {
         let image = scratch("image", (h0 * w0 * 3) as usize);
         let stem_a = scratch("stem a", stem1.output_len());
         let stem_b = scratch("stem b", stem1.output_len());
-        let columns = scratch("im2col columns", {
-            let downsamples = (0..levels.saturating_sub(1)).map(|l| {
-                let [h, w] = sizes[l];
-                (h.div_ceil(2) * w.div_ceil(2)) as usize * 9 * config.level_channels(l) as usize
-            });
-            downsamples
-                .chain([stem1.columns_len(), stem2.columns_len()])
-                .max()
-                .unwrap_or(0)
-        });
+        // Level l's downsample to level l + 1: 3x3, stride 2, channels doubled.
+        let downsample = |l: usize| Conv2dShape {
+            in_height: sizes[l][0],
+            in_width: sizes[l][1],
+            in_channels: config.level_channels(l),
+            out_channels: 2 * config.level_channels(l),
+            stride: 2,
+        };
+        let columns_len = (0..levels.saturating_sub(1))
+            .map(|l| downsample(l).columns_len())
+            .chain([stem1.columns_len(), stem2.columns_len()])
+            .max()
+            .unwrap_or(0);
+        let columns = scratch("im2col columns", columns_len);
         b.conv("patch_embed.conv1", stem1, true, &image, &columns, &stem_a)?;
         let stem_pixels = stem1.out_height() * stem1.out_width();
         b.layer_norm(
@@ -505,16 +509,9 @@ impl InternImage {
             let out = scratch("level output", (p * c) as usize);
             b.layer_norm(&format!("levels.{level}.norm.0"), p, c, false, &s.x, &out)?;
             if level + 1 < levels {
-                let down = Conv2dShape {
-                    in_height: h,
-                    in_width: w,
-                    in_channels: c,
-                    out_channels: 2 * c,
-                    stride: 2,
-                };
                 b.conv(
                     &format!("levels.{level}.downsample.conv"),
-                    down,
+                    downsample(level),
                     false,
                     &out,
                     &columns,
