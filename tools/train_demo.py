@@ -214,8 +214,9 @@ def held_out(args):
     images, labels, params = shapes.generate(gen, args.count, SIZE)
     pixels = (images * 255).round().to(torch.uint8)  # what a PNG of it holds
     images = pixels.float() / 255
-    f32 = accuracy(trained(), images, labels)
-    int8 = accuracy(dequantized(SHIPPED), images, labels)
+    original, shipped = trained(), dequantized(SHIPPED)
+    f32 = accuracy(original, images, labels)
+    int8 = accuracy(shipped, images, labels)
     print(f"held-out accuracy on {args.count} images (seed {HELD_OUT_SEED}): PyTorch f32 {f32:.4f}, "
           f"PyTorch with the shipped int8 weights {int8:.4f}")
     ACCURACY.write_text(f"{100 * int8:.1f} % of {args.count} generated pictures (int8 weights)\n")
@@ -223,8 +224,8 @@ def held_out(args):
     with torch.no_grad():
         x = shapes.normalise(images[:100]).double()
         a, b = [], []
-        forward(DEMO, trained(), x, sampling=a)
-        forward(DEMO, dequantized(SHIPPED), x, sampling=b)
+        forward(DEMO, original, x, sampling=a)
+        forward(DEMO, shipped, x, sampling=b)
     for layer, (ra, rb) in enumerate(zip(a, b)):
         stride = SIZE // ra.shape[2]
         shift = stride * (ra[..., :2] - rb[..., :2]).norm(dim=-1)

@@ -20,14 +20,10 @@ pub const CATALOG: &str = "public/weights/catalog.json";
 /// rather than in the page.
 pub fn write() -> Result<(), String> {
     let root = workspace_root();
-    let mut files = vec![root.join(DEMO_MODEL)];
-    let mut entries = vec![entry(&root, &files[0])?];
+    let mut entries = vec![entry(&root, &root.join(DEMO_MODEL))?];
     for path in user_weights(&root.join(USER_WEIGHTS))? {
         match entry(&root, &path) {
-            Ok(e) => {
-                entries.push(e);
-                files.push(path);
-            }
+            Ok(e) => entries.push(e),
             Err(why) => eprintln!("xtask: warning: not offering {why}"),
         }
     }
@@ -37,10 +33,10 @@ pub fn write() -> Result<(), String> {
     std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
     std::fs::write(&path, json + "\n")
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    for (path, e) in files.iter().zip(&entries) {
+    for e in &entries {
         println!(
             "xtask: the page offers {} ({:.1} MB)",
-            path.display(),
+            e["file"].as_str().unwrap_or_default(),
             e["size"].as_f64().unwrap_or(0.0) / 1e6
         );
     }
