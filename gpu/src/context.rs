@@ -20,6 +20,8 @@ pub struct AdapterSummary {
     pub driver: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
+    /// The subgroup width when the adapter has subgroup operations and a single width.
+    pub subgroup_size: Option<u32>,
 }
 
 impl AdapterSummary {
@@ -42,13 +44,17 @@ impl AdapterSummary {
                 .join(" "),
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            subgroup_size: (features.contains(wgpu::Features::SUBGROUP)
+                && info.subgroup_min_size == info.subgroup_max_size)
+                .then_some(info.subgroup_min_size),
         }
     }
 }
 
 /// Features the engine uses when present and does without otherwise.
-const OPTIONAL_FEATURES: wgpu::Features =
-    wgpu::Features::TIMESTAMP_QUERY.union(wgpu::Features::SHADER_F16);
+const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::SHADER_F16)
+    .union(wgpu::Features::SUBGROUP);
 
 impl GpuContext {
     /// Opens the best adapter: WebGPU in the browser, Vulkan natively (llvmpipe on a CPU-only

@@ -116,10 +116,11 @@ dual_test! {
 
     async fn linear_matches_reference_for_every_epilogue() {
         let ctx = context().await;
-        let lin = Linear::new(&ctx);
         let mut rng = SeededRng::new(24);
-        // Sizes off the 64x64 tile and the 16 K-step, and the head's single row.
-        for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate)] {
+        // Both kernels where the adapter has the subgroup one. Sizes off the tiles and the
+        // K-steps, K or N off multiples of 4 (portable kernel only), and the head's single row.
+        for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
+        for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
             let bias = random(&mut rng, n as usize);
@@ -132,16 +133,18 @@ dual_test! {
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?}"));
+            let subgroups = lin.uses_subgroups([m, n, k]);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} subgroups {subgroups}"));
+        }
         }
     }
 
     async fn int8_linear_matches_the_reference_on_its_dequantized_weights() {
         let ctx = context().await;
-        let lin = Linear::new(&ctx);
         let mut rng = SeededRng::new(26);
-        // K off the 4-row packing, N off the 4-column blocks, and a single row.
-        for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store)] {
+        // K off the 4-row packing, N off the 4-column blocks, and a single row; both kernels.
+        for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
+        for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
             let bias = random(&mut rng, n as usize);
@@ -157,7 +160,9 @@ dual_test! {
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
             let expected = linear::reference(&input, &dequantized, &bias, k as usize, epilogue, Some(&residual));
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?}"));
+            let subgroups = lin.uses_subgroups([m, n, k]);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?} subgroups {subgroups}"));
+        }
         }
     }
 

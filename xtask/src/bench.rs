@@ -16,6 +16,8 @@ pub enum Target {
     Dcnv3,
     /// The whole InternImage-T forward pass at 224x224, seeded weights.
     Model,
+    /// The linear layer alone at InternImage-T's shapes, f32 and int8 weights.
+    Linear,
 }
 
 pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<(), String> {
@@ -52,6 +54,7 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         match target {
             Target::Dcnv3 => bench_dcnv3(&ctx, &timer, runs, copy_gbps).await,
             Target::Model => bench_model(&ctx, runs, browser, json).await,
+            Target::Linear => bench_linear(&ctx, &timer, runs).await,
         }
     })
 }
@@ -111,6 +114,120 @@ async fn bench_dcnv3(
          that traffic takes at the copy bandwidth: near 1 means memory bound."
     );
     Ok(())
+}
+
+/// `[M, N, K]` of InternImage-T's linear layers at 224x224: per level, the MLP's two layers
+/// (timed with their GELU and residual epilogues) and the DCNv3 block's C x C projections.
+const LINEAR_SHAPES: [[u32; 3]; 12] = [
+    [3136, 256, 64],
+    [3136, 64, 256],
+    [3136, 64, 64],
+    [784, 512, 128],
+    [784, 128, 512],
+    [784, 128, 128],
+    [196, 1280, 320],
+    [196, 320, 1280],
+    [196, 320, 320],
+    [49, 2560, 640],
+    [49, 640, 2560],
+    [49, 640, 640],
+];
+
+async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
+    use gpu::model::quant::quantize_rows;
+    use gpu::ops::Weights;
+    use gpu::ops::linear::{self, Epilogue, Linear};
+    let mut kernels = vec![("portable", Linear::with_subgroups(ctx, false))];
+    let subgroups = Linear::new(ctx);
+    if subgroups.uses_subgroups([4, 4, 4]) {
+        kernels.push(("subgroup", subgroups));
+    }
+    print!("\n{:<18}", "[M, N, K]");
+    for (name, _) in &kernels {
+        print!(
+            " {:>14} {:>7} {:>14} {:>7}",
+            format!("{name} f32 ms"),
+            "GFLOP/s",
+            "int8 ms",
+            "GFLOP/s"
+        );
+    }
+    println!(" {:>9}", "max err");
+    let mut totals = vec![0.0; 2 * kernels.len()];
+    let mut total_flops = 0.0;
+    for (index, &[m, n, k]) in LINEAR_SHAPES.iter().enumerate() {
+        let (mu, nu, ku) = (m as usize, n as usize, k as usize);
+        let mut rng = SeededRng::new(index as u64 + 11);
+        let x = rng.uniform_vec(mu * ku, -1.0, 1.0);
+        let w = rng.uniform_vec(nu * ku, -0.5, 0.5);
+        let b = rng.uniform_vec(nu, -0.5, 0.5);
+        let (q, scales) = quantize_rows(&w, nu);
+        let dequantized: Vec<f32> = q
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| f32::from(v) * scales[i / ku])
+            .collect();
+        let want_f32 = linear::reference(&x, &w, &b, ku, Epilogue::Store, None);
+        let want_int8 = linear::reference(&x, &dequantized, &b, ku, Epilogue::Store, None);
+        let input = storage_from(ctx, "x", &x);
+        let bias = storage_from(ctx, "bias", &linear::pack_bias(&b));
+        let output = storage_zeroed(ctx, "y", mu * nu);
+        let weight = storage_from(ctx, "w", &linear::pack_weight(&w, nu, ku));
+        let packed = storage_from(ctx, "w int8", &linear::pack_weight_int8(&q, nu, ku));
+        let scales = storage_from(ctx, "scales", &linear::pack_bias(&scales));
+        let flops = linear::flops([m, n, k]) as f64;
+        total_flops += flops;
+        print!("{:<18}", format!("[{m}, {n}, {k}]"));
+        let mut error = 0f64;
+        for (i, (_, kernel)) in kernels.iter().enumerate() {
+            let cases = [
+                (Weights::F32(&weight), &want_f32),
+                (
+                    Weights::Int8 {
+                        packed: &packed,
+                        scales: &scales,
+                    },
+                    &want_int8,
+                ),
+            ];
+            let epilogue = [Epilogue::Gelu, Epilogue::Accumulate, Epilogue::Store][index % 3];
+            for (j, (weights, want)) in cases.into_iter().enumerate() {
+                let bind = |epilogue| {
+                    kernel.bind(ctx, [m, n, k], epilogue, &input, weights, &bias, &output)
+                };
+                let (ms, _) = timer
+                    .time(ctx, &bind(epilogue), runs)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                gpu::ops::submit(ctx, &[&bind(Epilogue::Store)]);
+                let got = gpu::buffers::read_f32(ctx, &output, mu * nu)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                error = error.max(relative_error(&got, want));
+                totals[2 * i + j] += ms;
+                print!(" {ms:>14.3} {:>7.2}", flops / ms / 1e6);
+            }
+        }
+        println!(" {error:>9.2e}");
+    }
+    print!("{:<18}", "sum");
+    for ms in &totals {
+        print!(" {ms:>14.3} {:>7.2}", total_flops / ms / 1e6);
+    }
+    println!(
+        "\n\nmax err: max |out-ref| / max |ref| over the kernels, against the f64 CPU reference \
+         (int8: with the dequantized weights), of y = x W^T + b."
+    );
+    Ok(())
+}
+
+fn relative_error(got: &[f32], want: &[f32]) -> f64 {
+    let scale = want.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+    let diff = got
+        .iter()
+        .zip(want)
+        .fold(0f64, |m, (&a, &b)| m.max(f64::from(a - b).abs()));
+    diff / scale
 }
 
 async fn bench_model(

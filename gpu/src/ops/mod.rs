@@ -20,6 +20,7 @@ pub const INT8_WGSL: &str = include_str!("int8.wgsl");
 
 /// Weights as the kernels read them: f32, or int8 packed four to a u32 with one f32 scale per
 /// output channel (padded to whole vec4s).
+#[derive(Clone, Copy)]
 pub enum Weights<'a> {
     F32(&'a wgpu::Buffer),
     Int8 {
@@ -69,6 +70,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),
         ("linear", linear::source()),
+        ("linear_subgroup", linear::subgroup_source()),
         ("pool", pool::SOURCE.to_owned()),
     ]
 }

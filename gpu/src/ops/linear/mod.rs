@@ -1,5 +1,7 @@
 //! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, register-blocked
 //! 8 rows x 4 columns per invocation, with GELU or a residual accumulation fused into the store.
+//! Where subgroups are 8 wide (llvmpipe) and K and N are multiples of 4, a second kernel
+//! shares each lane's loads of x across its subgroup (`linear_subgroup.wgsl`).
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
 //! padded alike, so every column block is one aligned vec4.
 
@@ -10,6 +12,27 @@ use crate::dispatch::Dispatch;
 pub fn source() -> String {
     format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
 }
+
+/// The width of subgroup that `linear_subgroup.wgsl` is written for.
+pub const SUBGROUP_SIZE: u32 = 8;
+
+pub fn subgroup_source() -> String {
+    // Browsers want the extension enabled; naga takes subgroup operations from the device's
+    // features and rejects the directive.
+    let enable = if cfg!(target_arch = "wasm32") {
+        "enable subgroups;\n"
+    } else {
+        ""
+    };
+    format!(
+        "{enable}{GELU_WGSL}{INT8_WGSL}{}",
+        include_str!("linear_subgroup.wgsl")
+    )
+}
+
+/// Output columns and rows per workgroup of the subgroup kernel: 8 lanes of 8 columns x 16 rows.
+const SUBGROUP_BLOCK_COLS: u32 = 64;
+const SUBGROUP_BLOCK_ROWS: u32 = 16;
 
 /// Output columns and rows per workgroup: 16 x 4 invocations of 4 columns x 8 rows.
 const BLOCK_COLS: u32 = 64;
@@ -56,27 +79,45 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
     packed
 }
 
+/// By epilogue (store, GELU, accumulate), then f32 or int8.
+type Kernels = [[Kernel; 2]; 3];
+
 pub struct Linear {
-    /// By epilogue (store, GELU, accumulate), then f32 or int8.
-    kernels: [[Kernel; 2]; 3],
+    kernels: Kernels,
+    /// Present when the adapter's subgroups are [`SUBGROUP_SIZE`] wide.
+    subgroup_kernels: Option<Kernels>,
     no_scales: wgpu::Buffer,
 }
 
 impl Linear {
     pub fn new(ctx: &GpuContext) -> Self {
-        let source = source();
-        let storage = WEIGHTED_BINDINGS;
-        let kernel = |epilogue: f64, quantized: bool| {
-            let constants = [
-                ("EPILOGUE", epilogue),
-                ("QUANTIZED", f64::from(u8::from(quantized))),
-            ];
-            Kernel::new(ctx, "linear", &source, &storage, &constants)
+        Self::with_subgroups(ctx, true)
+    }
+
+    /// As [`Linear::new`]; `use_subgroups: false` keeps to the portable kernel even where the
+    /// subgroup one would run, so that tests can hold both to the reference.
+    pub fn with_subgroups(ctx: &GpuContext, use_subgroups: bool) -> Self {
+        let kernels = |source: &str| {
+            let kernel = |epilogue: f64, quantized: bool| {
+                let constants = [
+                    ("EPILOGUE", epilogue),
+                    ("QUANTIZED", f64::from(u8::from(quantized))),
+                ];
+                Kernel::new(ctx, "linear", source, &WEIGHTED_BINDINGS, &constants)
+            };
+            [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
         };
+        let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
         Self {
-            kernels: [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)]),
+            kernels: kernels(&source()),
+            subgroup_kernels: subgroups.then(|| kernels(&subgroup_source())),
             no_scales: super::no_scales(ctx),
         }
+    }
+
+    /// Whether `[m, n, k]` runs on the subgroup kernel.
+    pub fn uses_subgroups(&self, [_, n, k]: [u32; 3]) -> bool {
+        self.subgroup_kernels.is_some() && n % 4 == 0 && k % 4 == 0
     }
 
     /// Weights packed by [`pack_weight`] or [`pack_weight_int8`] (scales by [`pack_bias`]),
@@ -98,8 +139,20 @@ impl Linear {
             Epilogue::Accumulate => (2, "linear+residual"),
         };
         let (precision, weight, scales) = weights.parts(&self.no_scales);
-        let kernel = &self.kernels[index][precision];
-        let grid = [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1];
+        let (kernel, grid) = match &self.subgroup_kernels {
+            Some(kernels) if self.uses_subgroups([m, n, k]) => (
+                &kernels[index][precision],
+                [
+                    n.div_ceil(SUBGROUP_BLOCK_COLS),
+                    m.div_ceil(SUBGROUP_BLOCK_ROWS),
+                    1,
+                ],
+            ),
+            _ => (
+                &self.kernels[index][precision],
+                [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1],
+            ),
+        };
         let params = Params {
             m,
             n,
