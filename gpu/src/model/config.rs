@@ -165,8 +165,9 @@ impl ModelConfig {
         if self.dw_kernel_size.is_some_and(|k| k != 3) {
             return unsupported("only a 3x3 depthwise kernel is implemented");
         }
-        if !self.channels.is_multiple_of(4) || self.channels < 8 {
-            return unsupported("channels must be a multiple of 4, at least 8");
+        // The stem's first norm has channels / 2, and the kernels read channels 4 at a time.
+        if !self.channels.is_multiple_of(8) {
+            return unsupported("channels must be a multiple of 8");
         }
         for level in 0..self.levels() {
             let (c, g) = (self.level_channels(level), self.groups[level]);

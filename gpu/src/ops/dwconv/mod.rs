@@ -61,6 +61,10 @@ impl DwConv {
         eps: f32,
         b: &DwConvBuffers<'_>,
     ) -> Dispatch {
+        assert!(
+            channels.is_multiple_of(4),
+            "the kernel reads channels 4 at a time; the model's config guarantees it"
+        );
         let params = Params {
             height,
             width,

@@ -47,6 +47,10 @@ impl LayerNorm {
         gelu: bool,
         [input, weight, bias, output]: [&wgpu::Buffer; 4],
     ) -> Dispatch {
+        assert!(
+            channels.is_multiple_of(4),
+            "the kernel reads channels 4 at a time; the model's config guarantees it"
+        );
         let kernel = if gelu { &self.with_gelu } else { &self.plain };
         let params = Params {
             pixels,
