@@ -4,7 +4,9 @@
 // One invocation computes one (pixel, group): the softmax and the 4 bilinear corner weights of
 // each point are computed once and reused across all GROUP_CHANNELS channels, which are read and
 // written as vec4. Locations are computed directly in the unpadded map (as the official CUDA
-// kernel does); corners outside [0, W-1] x [0, H-1] contribute zero.
+// kernel does); corners outside [0, W-1] x [0, H-1] contribute zero: they read a clamped cell
+// with a zero weight rather than branch, since on CPU adapters lanes that branch apart still
+// pay for each other's loads.
 
 struct Params {
     height: u32,
@@ -23,7 +25,7 @@ const POINTS: u32 = 9u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, G * GROUP_CHANNELS]
-@group(0) @binding(2) var<storage, read> offsets: array<f32>;            // [H, W, G, 9, 2] (dx, dy)
+@group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;      // [H, W, G, 9] (dx, dy)
 @group(0) @binding(3) var<storage, read> mask_logits: array<f32>;        // [H, W, G, 9]
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [H, W, G * GROUP_CHANNELS]
 @group(0) @binding(5) var<storage, read_write> sampling: array<f32>;     // [H, W, G, 9, 3] (p_x, p_y, m)
@@ -45,13 +47,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // Softmax over the 9 points of this group, max-subtracted for stability.
     let point_base = index * POINTS;
     var m: array<f32, 9>;
-    var largest = mask_logits[point_base];
-    for (var k = 1u; k < POINTS; k++) {
-        largest = max(largest, mask_logits[point_base + k]);
+    var largest = -3.402823e38;
+    for (var k = 0u; k < POINTS; k++) {
+        m[k] = mask_logits[point_base + k];
+        largest = max(largest, m[k]);
     }
     var total = 0.0;
     for (var k = 0u; k < POINTS; k++) {
-        m[k] = exp(mask_logits[point_base + k] - largest);
+        m[k] = exp(m[k] - largest);
         total += m[k];
     }
 
@@ -68,8 +71,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // Base grid: k = 3 * (bx + 1) + (by + 1), the column offset is the outer loop.
         let bx = f32(k / 3u) - 1.0;
         let by = f32(k % 3u) - 1.0;
-        let px = f32(w) + s * (bx + offsets[2u * (point_base + k)]);
-        let py = f32(h) + s * (by + offsets[2u * (point_base + k) + 1u]);
+        let offset = offsets[point_base + k];
+        let px = f32(w) + s * (bx + offset.x);
+        let py = f32(h) + s * (by + offset.y);
         if (EMIT_SAMPLING) {
             let out = 3u * (point_base + k);
             sampling[out] = px;
@@ -82,27 +86,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let fx = px - x0;
         let fy = py - y0;
         // Bounds are tested in float, so a huge offset never reaches an overflowing integer cast.
-        let left = x0 >= 0.0 && x0 <= max_x;
-        let right = x0 + 1.0 >= 0.0 && x0 + 1.0 <= max_x;
-        let top = y0 >= 0.0 && y0 <= max_y;
-        let bottom = y0 + 1.0 >= 0.0 && y0 + 1.0 <= max_y;
-        if (!((left || right) && (top || bottom))) {
-            continue;
-        }
-        let xi = i32(x0);
-        let yi = i32(y0);
+        let on_x = vec2<f32>(select(0.0, 1.0 - fx, x0 >= 0.0 && x0 <= max_x),
+                             select(0.0, fx, x0 + 1.0 >= 0.0 && x0 + 1.0 <= max_x));
+        let on_y = vec2<f32>(select(0.0, 1.0 - fy, y0 >= 0.0 && y0 <= max_y),
+                             select(0.0, fy, y0 + 1.0 >= 0.0 && y0 + 1.0 <= max_y));
+        let xi = u32(clamp(x0, 0.0, max_x));
+        let yi = u32(clamp(y0, 0.0, max_y));
+        let xj = u32(clamp(x0 + 1.0, 0.0, max_x));
+        let yj = u32(clamp(y0 + 1.0, 0.0, max_y));
+        let cells = array<u32, 4>(yi * width + xi, yi * width + xj, yj * width + xi, yj * width + xj);
+        let weights = weight * vec4<f32>(on_x.x * on_y.x, on_x.y * on_y.x, on_x.x * on_y.y, on_x.y * on_y.y);
         for (var corner = 0u; corner < 4u; corner++) {
-            let dx = corner & 1u;
-            let dy = corner >> 1u;
-            let inside = select(left, right, dx == 1u) && select(top, bottom, dy == 1u);
-            if (!inside) {
-                continue;
-            }
-            let wx = select(1.0 - fx, fx, dx == 1u);
-            let wy = select(1.0 - fy, fy, dy == 1u);
-            let cw = weight * wx * wy;
-            let cell = u32(yi + i32(dy)) * width + u32(xi + i32(dx));
-            let base = cell * vec_per_pixel + group_vec;
+            let base = cells[corner] * vec_per_pixel + group_vec;
+            let cw = weights[corner];
             for (var v = 0u; v < vec_per_group; v++) {
                 acc[v] += cw * input[base + v];
             }
