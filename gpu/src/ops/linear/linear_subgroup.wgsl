@@ -4,11 +4,11 @@
 //
 // There, each load is a loop over the 8 lanes, so the cost of a kernel is its count of loads
 // per lane. A workgroup is one subgroup; lane l owns the 8 output columns 8l..8l+7 of the
-// workgroup's 64 and all its 16 rows. Per step of 4 along K a lane loads its own weights
-// (2 vec4 per K row, or 2 int8 words for all 4 rows) and ONE vec4 of x, for row l or 8 + l;
-// the 16 rows' x then reach every lane by subgroupBroadcast, a register shuffle. 512
-// multiply-adds per lane per step against 10 loads (f32) or 4 (int8), where linear.wgsl makes
-// 128 against 9.
+// workgroup's 64 and all its 32 rows. Per step of 4 along K a lane loads its own weights
+// (2 vec4 per K row, or 2 int8 words for all 4 rows) and 4 vec4 of x, for rows l, 8 + l,
+// 16 + l and 24 + l; the 32 rows' x then reach every lane by subgroupBroadcast, a register
+// shuffle. 1024 multiply-adds per lane per step against 12 loads (f32) or 6 (int8), where
+// linear.wgsl makes 128 against 9. (16 rows ran 12 % slower on llvmpipe, 40 no faster.)
 //
 // Needs K and N to be multiples of 4: x and the output are read and written as vec4.
 
@@ -22,7 +22,7 @@ struct Params {
 override EPILOGUE: u32 = 0u;
 override QUANTIZED: bool = false;
 
-const ROWS: u32 = 16u;
+const ROWS: u32 = 32u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
@@ -58,64 +58,19 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
     let col_a = min(first, n4 - 1u);
     let col_b = min(first + 1u, n4 - 1u);
     let row0 = group.y * ROWS;
-    let x_low = min(row0 + lane, m - 1u) * k4;
-    let x_high = min(row0 + 8u + lane, m - 1u) * k4;
-    // acc[2r] and acc[2r + 1]: row r, column blocks a and b. Indexed by constants only, so
-    // the compiler keeps them in registers.
-    var acc: array<vec4<f32>, 32>;
+    let x0 = min(row0 + lane, m - 1u) * k4;
+    let x1 = min(row0 + 8u + lane, m - 1u) * k4;
+    let x2 = min(row0 + 16u + lane, m - 1u) * k4;
+    let x3 = min(row0 + 24u + lane, m - 1u) * k4;
+    // acc[2r] and acc[2r + 1]: row r, column blocks a and b.
+    var acc: array<vec4<f32>, 64>;
     for (var q = 0u; q < k4; q++) {
         let wa = weights(q, col_a);
         let wb = weights(q, col_b);
-        let low = input[x_low + q];
-        let high = input[x_high + q];
-        var x = subgroupBroadcast(low, 0u);
-        acc[0] += wa * x;
-        acc[1] += wb * x;
-        x = subgroupBroadcast(low, 1u);
-        acc[2] += wa * x;
-        acc[3] += wb * x;
-        x = subgroupBroadcast(low, 2u);
-        acc[4] += wa * x;
-        acc[5] += wb * x;
-        x = subgroupBroadcast(low, 3u);
-        acc[6] += wa * x;
-        acc[7] += wb * x;
-        x = subgroupBroadcast(low, 4u);
-        acc[8] += wa * x;
-        acc[9] += wb * x;
-        x = subgroupBroadcast(low, 5u);
-        acc[10] += wa * x;
-        acc[11] += wb * x;
-        x = subgroupBroadcast(low, 6u);
-        acc[12] += wa * x;
-        acc[13] += wb * x;
-        x = subgroupBroadcast(low, 7u);
-        acc[14] += wa * x;
-        acc[15] += wb * x;
-        x = subgroupBroadcast(high, 0u);
-        acc[16] += wa * x;
-        acc[17] += wb * x;
-        x = subgroupBroadcast(high, 1u);
-        acc[18] += wa * x;
-        acc[19] += wb * x;
-        x = subgroupBroadcast(high, 2u);
-        acc[20] += wa * x;
-        acc[21] += wb * x;
-        x = subgroupBroadcast(high, 3u);
-        acc[22] += wa * x;
-        acc[23] += wb * x;
-        x = subgroupBroadcast(high, 4u);
-        acc[24] += wa * x;
-        acc[25] += wb * x;
-        x = subgroupBroadcast(high, 5u);
-        acc[26] += wa * x;
-        acc[27] += wb * x;
-        x = subgroupBroadcast(high, 6u);
-        acc[28] += wa * x;
-        acc[29] += wb * x;
-        x = subgroupBroadcast(high, 7u);
-        acc[30] += wa * x;
-        acc[31] += wb * x;
+        accumulate_8_rows(&acc, 0u, input[x0 + q], wa, wb);
+        accumulate_8_rows(&acc, 16u, input[x1 + q], wa, wb);
+        accumulate_8_rows(&acc, 32u, input[x2 + q], wa, wb);
+        accumulate_8_rows(&acc, 48u, input[x3 + q], wa, wb);
     }
     var scale_a = vec4<f32>(1.0);
     var scale_b = vec4<f32>(1.0);
@@ -123,41 +78,78 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
         scale_a = scale[col_a];
         scale_b = scale[col_b];
     }
-    let bias_a = bias[col_a];
-    let bias_b = bias[col_b];
-    // One call per row, not a loop: a loop that the compiler declines to unroll (GELU makes
-    // it long) would index acc dynamically and move all of it out of registers.
-    store_row(row0 + 0u, first, acc[0] * scale_a + bias_a, acc[1] * scale_b + bias_b);
-    store_row(row0 + 1u, first, acc[2] * scale_a + bias_a, acc[3] * scale_b + bias_b);
-    store_row(row0 + 2u, first, acc[4] * scale_a + bias_a, acc[5] * scale_b + bias_b);
-    store_row(row0 + 3u, first, acc[6] * scale_a + bias_a, acc[7] * scale_b + bias_b);
-    store_row(row0 + 4u, first, acc[8] * scale_a + bias_a, acc[9] * scale_b + bias_b);
-    store_row(row0 + 5u, first, acc[10] * scale_a + bias_a, acc[11] * scale_b + bias_b);
-    store_row(row0 + 6u, first, acc[12] * scale_a + bias_a, acc[13] * scale_b + bias_b);
-    store_row(row0 + 7u, first, acc[14] * scale_a + bias_a, acc[15] * scale_b + bias_b);
-    store_row(row0 + 8u, first, acc[16] * scale_a + bias_a, acc[17] * scale_b + bias_b);
-    store_row(row0 + 9u, first, acc[18] * scale_a + bias_a, acc[19] * scale_b + bias_b);
-    store_row(row0 + 10u, first, acc[20] * scale_a + bias_a, acc[21] * scale_b + bias_b);
-    store_row(row0 + 11u, first, acc[22] * scale_a + bias_a, acc[23] * scale_b + bias_b);
-    store_row(row0 + 12u, first, acc[24] * scale_a + bias_a, acc[25] * scale_b + bias_b);
-    store_row(row0 + 13u, first, acc[26] * scale_a + bias_a, acc[27] * scale_b + bias_b);
-    store_row(row0 + 14u, first, acc[28] * scale_a + bias_a, acc[29] * scale_b + bias_b);
-    store_row(row0 + 15u, first, acc[30] * scale_a + bias_a, acc[31] * scale_b + bias_b);
+    let ends = Ends(first, scale_a, scale_b, bias[col_a], bias[col_b]);
+    // Not a loop over rows: one the compiler declined to unroll (GELU makes it long) would
+    // index acc dynamically and move all of it out of registers.
+    store_8_rows(&acc, 0u, row0, ends);
+    store_8_rows(&acc, 16u, row0 + 8u, ends);
+    store_8_rows(&acc, 32u, row0 + 16u, ends);
+    store_8_rows(&acc, 48u, row0 + 24u, ends);
 }
 
-// Row `row`, column blocks `first` and `first + 1`, where they lie inside the output.
-fn store_row(row: u32, first: u32, a: vec4<f32>, b: vec4<f32>) {
+// What turns a lane's sums into outputs: its first column block, scales and biases.
+struct Ends {
+    first: u32,
+    scale_a: vec4<f32>,
+    scale_b: vec4<f32>,
+    bias_a: vec4<f32>,
+    bias_b: vec4<f32>,
+}
+
+// Rows row .. row + 7 from acc[at ..], constant `at` only (see accumulate_8_rows).
+fn store_8_rows(acc: ptr<function, array<vec4<f32>, 64>>, at: u32, row: u32, e: Ends) {
+    store_row(row, e, (*acc)[at], (*acc)[at + 1u]);
+    store_row(row + 1u, e, (*acc)[at + 2u], (*acc)[at + 3u]);
+    store_row(row + 2u, e, (*acc)[at + 4u], (*acc)[at + 5u]);
+    store_row(row + 3u, e, (*acc)[at + 6u], (*acc)[at + 7u]);
+    store_row(row + 4u, e, (*acc)[at + 8u], (*acc)[at + 9u]);
+    store_row(row + 5u, e, (*acc)[at + 10u], (*acc)[at + 11u]);
+    store_row(row + 6u, e, (*acc)[at + 12u], (*acc)[at + 13u]);
+    store_row(row + 7u, e, (*acc)[at + 14u], (*acc)[at + 15u]);
+}
+
+fn store_row(row: u32, e: Ends, a: vec4<f32>, b: vec4<f32>) {
     let n4 = params.n4;
     if (row >= params.m) {
         return;
     }
-    let at = row * n4 + first;
-    if (first < n4) {
-        store(at, a);
+    let at = row * n4 + e.first;
+    if (e.first < n4) {
+        store(at, a * e.scale_a + e.bias_a);
     }
-    if (first + 1u < n4) {
-        store(at + 1u, b);
+    if (e.first + 1u < n4) {
+        store(at + 1u, b * e.scale_b + e.bias_b);
     }
+}
+
+// Rows at / 2 .. at / 2 + 7 from x, lane i holding row at / 2 + i. Called with constant `at`
+// only, so that every index into acc is a constant once inlined and acc stays in registers.
+fn accumulate_8_rows(acc: ptr<function, array<vec4<f32>, 64>>, at: u32, x: vec4<f32>,
+                     wa: mat4x4<f32>, wb: mat4x4<f32>) {
+    var row = subgroupBroadcast(x, 0u);
+    (*acc)[at] += wa * row;
+    (*acc)[at + 1u] += wb * row;
+    row = subgroupBroadcast(x, 1u);
+    (*acc)[at + 2u] += wa * row;
+    (*acc)[at + 3u] += wb * row;
+    row = subgroupBroadcast(x, 2u);
+    (*acc)[at + 4u] += wa * row;
+    (*acc)[at + 5u] += wb * row;
+    row = subgroupBroadcast(x, 3u);
+    (*acc)[at + 6u] += wa * row;
+    (*acc)[at + 7u] += wb * row;
+    row = subgroupBroadcast(x, 4u);
+    (*acc)[at + 8u] += wa * row;
+    (*acc)[at + 9u] += wb * row;
+    row = subgroupBroadcast(x, 5u);
+    (*acc)[at + 10u] += wa * row;
+    (*acc)[at + 11u] += wb * row;
+    row = subgroupBroadcast(x, 6u);
+    (*acc)[at + 12u] += wa * row;
+    (*acc)[at + 13u] += wb * row;
+    row = subgroupBroadcast(x, 7u);
+    (*acc)[at + 14u] += wa * row;
+    (*acc)[at + 15u] += wb * row;
 }
 
 fn store(at: u32, y: vec4<f32>) {

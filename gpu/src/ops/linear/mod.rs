@@ -30,9 +30,9 @@ pub fn subgroup_source() -> String {
     )
 }
 
-/// Output columns and rows per workgroup of the subgroup kernel: 8 lanes of 8 columns x 16 rows.
+/// Output columns and rows per workgroup of the subgroup kernel: 8 lanes of 8 columns x 32 rows.
 const SUBGROUP_BLOCK_COLS: u32 = 64;
-const SUBGROUP_BLOCK_ROWS: u32 = 16;
+const SUBGROUP_BLOCK_ROWS: u32 = 32;
 
 /// Output columns and rows per workgroup: 16 x 4 invocations of 4 columns x 8 rows.
 const BLOCK_COLS: u32 = 64;
