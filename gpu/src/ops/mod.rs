@@ -65,7 +65,8 @@ pub(crate) fn no_scales(ctx: &GpuContext) -> wgpu::Buffer {
 /// Every kernel source as compiled, for validation without a GPU.
 pub fn shader_sources() -> Vec<(&'static str, String)> {
     vec![
-        ("im2col", conv2d::SOURCE.to_owned()),
+        ("im2col", conv2d::im2col_source(1)),
+        ("im2col (vec4)", conv2d::im2col_source(4)),
         ("dcnv3", dcnv3::SOURCE.to_owned()),
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),

@@ -1,7 +1,12 @@
 // The 3x3 neighbourhoods of a channels-last map as rows: output row p (an output pixel) holds,
 // for each tap (ky, kx) and input channel c, the input at (oy * stride + ky - pad,
 // ox * stride + kx - pad, c), zero outside the map. The convolution is then one linear layer
-// over these rows, run by the register-blocked linear kernel.
+// over these rows, run by the linear kernel.
+//
+// The launcher prepends `Chunk` (f32, or vec4<f32> when the input channels come in fours) and
+// CHUNK, its width: one invocation copies one chunk, since on CPU adapters the count of loads,
+// not their width, sets the cost. Taps outside the map load a pixel inside and select zero, so
+// that no lane branches away from the others.
 
 struct Params {
     in_height: u32,
@@ -10,12 +15,12 @@ struct Params {
     out_width: u32,
     stride: u32,
     pad: u32,
-    total: u32, // output pixels * 9 * in_channels
+    total: u32, // output pixels * 9 * in_channels / CHUNK
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;         // [H, W, Cin]
-@group(0) @binding(2) var<storage, read_write> columns: array<f32>; // [Ho * Wo, 3, 3, Cin]
+@group(0) @binding(1) var<storage, read> input: array<Chunk>;         // [H, W, Cin / CHUNK]
+@group(0) @binding(2) var<storage, read_write> columns: array<Chunk>; // [Ho * Wo, 3, 3, Cin / CHUNK]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
@@ -24,17 +29,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (index >= params.total) {
         return;
     }
-    let cin = params.in_channels;
-    let c = index % cin;
-    let tap = (index / cin) % 9u;
-    let pixel = index / (cin * 9u);
+    let chunks = params.in_channels / CHUNK;
+    let c = index % chunks;
+    let tap = (index / chunks) % 9u;
+    let pixel = index / (chunks * 9u);
     let ox = pixel % params.out_width;
     let oy = pixel / params.out_width;
     let iy = i32(oy * params.stride + tap / 3u) - i32(params.pad);
     let ix = i32(ox * params.stride + tap % 3u) - i32(params.pad);
-    var value = 0.0;
-    if (iy >= 0 && iy < i32(params.in_height) && ix >= 0 && ix < i32(params.in_width)) {
-        value = input[(u32(iy) * params.in_width + u32(ix)) * cin + c];
-    }
-    columns[index] = value;
+    let inside = iy >= 0 && iy < i32(params.in_height) && ix >= 0 && ix < i32(params.in_width);
+    let at = select(0u, (u32(iy) * params.in_width + u32(ix)) * chunks + c, inside);
+    columns[index] = select(Chunk(0.0), input[at], inside);
 }

@@ -12,7 +12,14 @@ use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, linear_grid};
 use crate::error::{Error, Result};
 
-pub const SOURCE: &str = include_str!("im2col.wgsl");
+/// im2col copying `chunk` channels (1 or 4) per invocation.
+pub fn im2col_source(chunk: u32) -> String {
+    let chunk_type = if chunk == 4 { "vec4<f32>" } else { "f32" };
+    format!(
+        "alias Chunk = {chunk_type};\nconst CHUNK: u32 = {chunk}u;\n{}",
+        include_str!("im2col.wgsl")
+    )
+}
 pub const KERNEL: usize = 3;
 const PAD: u32 = 1;
 
@@ -113,14 +120,16 @@ pub fn pack_weight_int8(weight: &[i8], out_channels: usize, in_channels: usize) 
 }
 
 pub struct Conv2d {
-    im2col: Kernel,
+    /// Copying one channel, or four, per invocation.
+    im2col: [Kernel; 2],
 }
 
 impl Conv2d {
     pub fn new(ctx: &GpuContext) -> Self {
         let storage = [Access::Read, Access::ReadWrite];
         Self {
-            im2col: Kernel::new(ctx, "im2col", SOURCE, &storage, &[]),
+            im2col: [1, 4]
+                .map(|chunk| Kernel::new(ctx, "im2col", &im2col_source(chunk), &storage, &[])),
         }
     }
 
@@ -148,7 +157,12 @@ impl Conv2d {
                 actual: format!("{} floats", columns.size() / 4),
             });
         }
-        let total = shape.columns_len() as u32;
+        let chunk = if shape.in_channels.is_multiple_of(4) {
+            4
+        } else {
+            1
+        };
+        let total = shape.columns_len() as u32 / chunk;
         let params = Params {
             in_height: shape.in_height,
             in_width: shape.in_width,
@@ -159,7 +173,7 @@ impl Conv2d {
             total,
             _pad: 0,
         };
-        let gather = self.im2col.bind(
+        let gather = self.im2col[usize::from(chunk == 4)].bind(
             ctx,
             "im2col",
             &params,
