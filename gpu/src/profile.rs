@@ -5,6 +5,7 @@ use crate::buffers::read_bytes;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 use crate::error::Result;
+use crate::model::quant::Quantized;
 use crate::model::{InternImage, ModelConfig, SeededWeights};
 use crate::seeded::SeededRng;
 
@@ -155,6 +156,10 @@ pub struct ModelBench {
     pub runs: usize,
     /// Empty when the adapter has no timestamp queries.
     pub ops: Vec<OpTime>,
+    /// The same network with its linear and 3x3 convolution weights int8 (as the served
+    /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
+    pub int8_steady_median_ms: f64,
+    pub int8_weight_bytes: u64,
 }
 
 pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelBench> {
@@ -167,15 +172,15 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     let started = now_ms();
     model.run(ctx, &image).await?;
     let first_ms = now_ms() - started;
-    for _ in 0..WARM_UP_RUNS {
-        model.run(ctx, &image).await?;
-    }
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let started = now_ms();
-        model.run(ctx, &image).await?;
-        times.push(now_ms() - started);
-    }
+    let steady_median_ms = time_steady_passes(ctx, &model, &image, runs).await?;
+    let quantized = Quantized {
+        inner: &weights,
+        keep_offset_and_mask: false,
+    };
+    let int8_model = InternImage::new(ctx, &config, &quantized, [224, 224])?;
+    let int8_steady_median_ms = time_steady_passes(ctx, &int8_model, &image, runs).await?;
+    let int8_weight_bytes = int8_model.memory().weights;
+    drop(int8_model);
     let timer = Timer::new(ctx);
     let ops = if timer.has_timestamps() {
         per_op_times(ctx, &timer, &model).await?
@@ -190,10 +195,31 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         activation_bytes: memory.activations,
         build_ms,
         first_ms,
-        steady_median_ms: median(&mut times),
+        steady_median_ms,
         runs,
         ops,
+        int8_steady_median_ms,
+        int8_weight_bytes,
     })
+}
+
+/// Median of `runs` whole passes after [`WARM_UP_RUNS`], wall clock.
+async fn time_steady_passes(
+    ctx: &GpuContext,
+    model: &InternImage,
+    image: &[f32],
+    runs: usize,
+) -> Result<f64> {
+    for _ in 0..WARM_UP_RUNS {
+        model.run(ctx, image).await?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = now_ms();
+        model.run(ctx, image).await?;
+        times.push(now_ms() - started);
+    }
+    Ok(median(&mut times))
 }
 
 async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<Vec<OpTime>> {

@@ -352,6 +352,11 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         bench.steady_median_ms,
         bench.gflop / bench.steady_median_ms * 1e3
     );
+    println!(
+        "  the same with int8 linear and 3x3 convolution weights: {:.0} ms (weights {:.1} MB)",
+        bench.int8_steady_median_ms,
+        bench.int8_weight_bytes as f64 / 1e6
+    );
 }
 
 /// Runs gpu/tests/browser_bench.rs in headless Chromium and reads back the JSON it prints.
@@ -364,6 +369,9 @@ fn browser_bench(runs: usize) -> Result<ModelBench, String> {
             .output()
             .map_err(|e| format!("cargo does not start: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
+    if let Some(adapter) = stdout.lines().find_map(|l| l.split_once("ADAPTER ")) {
+        println!("\nbrowser adapter: {}", adapter.1);
+    }
     let line = stdout
         .lines()
         .find_map(|l| l.split_once(BENCH_PREFIX).map(|(_, json)| json.to_owned()))
