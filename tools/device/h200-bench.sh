@@ -17,3 +17,4 @@ fi
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv >"$OUT/gpu.txt" 2>&1
 ./target/release/xtask bench model --runs 50 --json "$OUT/model.json" 2>&1 | tee "$OUT/model.log"
 ./target/release/xtask bench dcnv3 --runs 50 2>&1 | tee "$OUT/dcnv3.log"
+./target/release/xtask bench linear --runs 50 2>&1 | tee "$OUT/linear.log"
