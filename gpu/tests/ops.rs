@@ -133,8 +133,8 @@ dual_test! {
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
-            let subgroups = lin.uses_subgroups([m, n, k]);
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} subgroups {subgroups}"));
+            let kernel = lin.kernel_for([m, n, k]);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
         }
         }
     }
@@ -160,8 +160,8 @@ dual_test! {
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
             let expected = linear::reference(&input, &dequantized, &bias, k as usize, epilogue, Some(&residual));
-            let subgroups = lin.uses_subgroups([m, n, k]);
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?} subgroups {subgroups}"));
+            let kernel = lin.kernel_for([m, n, k]);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
         }
         }
     }

@@ -136,10 +136,10 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
     use gpu::ops::Weights;
-    use gpu::ops::linear::{self, Epilogue, Linear};
-    let mut kernels = vec![("portable", Linear::with_subgroups(ctx, false))];
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel};
+    let mut kernels = vec![("tiled", Linear::with_subgroups(ctx, false))];
     let subgroups = Linear::new(ctx);
-    if subgroups.uses_subgroups([4, 4, 4]) {
+    if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup", subgroups));
     }
     print!("\n{:<18}", "[M, N, K]");

@@ -71,6 +71,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),
         ("linear", linear::source()),
+        ("linear_tiled", linear::tiled_source()),
         ("linear_subgroup", linear::subgroup_source()),
         ("pool", pool::SOURCE.to_owned()),
     ]

@@ -1,6 +1,6 @@
-// The linear kernel of linear.wgsl (same bindings, weights, epilogues) for adapters whose
-// subgroups are exactly 8 invocations wide, as on llvmpipe, where one subgroup is one SIMD
-// register of 8 lanes.
+// The linear kernel for adapters whose subgroups are exactly 8 invocations wide, as on
+// llvmpipe, where one subgroup is one SIMD register of 8 lanes (bindings, weights and epilogue
+// in linear_vec4_common.wgsl).
 //
 // There, each load is a loop over the 8 lanes, so the cost of a kernel is its count of loads
 // per lane. A workgroup is one subgroup; lane l owns the 8 output columns 8l..8l+7 of the
@@ -8,44 +8,10 @@
 // (2 vec4 per K row, or 2 int8 words for all 4 rows) and 4 vec4 of x, for rows l, 8 + l,
 // 16 + l and 24 + l; the 32 rows' x then reach every lane by subgroupBroadcast, a register
 // shuffle. 1024 multiply-adds per lane per step against 12 loads (f32) or 6 (int8), where
-// linear.wgsl makes 128 against 9. (16 rows ran 12 % slower on llvmpipe, 40 no faster.)
-//
-// Needs K and N to be multiples of 4: x and the output are read and written as vec4.
-
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    n4: u32, // N / 4
-}
-
-override EPILOGUE: u32 = 0u;
-override QUANTIZED: bool = false;
+// linear_tiled.wgsl makes 256 against 16. (16 rows ran 12 % slower on llvmpipe, 40 and 64 no
+// faster.)
 
 const ROWS: u32 = 32u;
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
-@group(0) @binding(2) var<storage, read> weight: array<vec4<u32>>; // as in linear.wgsl
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;   // [N4]
-@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [M, N / 4]
-@group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;  // int8: [N4]
-
-// Weights of K rows 4q..4q+3 for the 4 columns of block `col4`, one K row per matrix column.
-fn weights(q: u32, col4: u32) -> mat4x4<f32> {
-    let n4 = params.n4;
-    if (QUANTIZED) {
-        let words = weight[q * n4 + col4];
-        return mat4x4<f32>(unpack_i8x4(words.x), unpack_i8x4(words.y), unpack_i8x4(words.z), unpack_i8x4(words.w));
-    }
-    let at = q * 4u * n4 + col4;
-    return mat4x4<f32>(
-        bitcast<vec4<f32>>(weight[at]),
-        bitcast<vec4<f32>>(weight[at + n4]),
-        bitcast<vec4<f32>>(weight[at + 2u * n4]),
-        bitcast<vec4<f32>>(weight[at + 3u * n4]),
-    );
-}
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
@@ -87,15 +53,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
     store_8_rows(&acc, 48u, row0 + 24u, ends);
 }
 
-// What turns a lane's sums into outputs: its first column block, scales and biases.
-struct Ends {
-    first: u32,
-    scale_a: vec4<f32>,
-    scale_b: vec4<f32>,
-    bias_a: vec4<f32>,
-    bias_b: vec4<f32>,
-}
-
 // Rows row .. row + 7 from acc[at ..], constant `at` only (see accumulate_8_rows).
 fn store_8_rows(acc: ptr<function, array<vec4<f32>, 64>>, at: u32, row: u32, e: Ends) {
     store_row(row, e, (*acc)[at], (*acc)[at + 1u]);
@@ -106,20 +63,6 @@ fn store_8_rows(acc: ptr<function, array<vec4<f32>, 64>>, at: u32, row: u32, e: 
     store_row(row + 5u, e, (*acc)[at + 10u], (*acc)[at + 11u]);
     store_row(row + 6u, e, (*acc)[at + 12u], (*acc)[at + 13u]);
     store_row(row + 7u, e, (*acc)[at + 14u], (*acc)[at + 15u]);
-}
-
-fn store_row(row: u32, e: Ends, a: vec4<f32>, b: vec4<f32>) {
-    let n4 = params.n4;
-    if (row >= params.m) {
-        return;
-    }
-    let at = row * n4 + e.first;
-    if (e.first < n4) {
-        store(at, a * e.scale_a + e.bias_a);
-    }
-    if (e.first + 1u < n4) {
-        store(at + 1u, b * e.scale_b + e.bias_b);
-    }
 }
 
 // Rows at / 2 .. at / 2 + 7 from x, lane i holding row at / 2 + i. Called with constant `at`
@@ -150,14 +93,4 @@ fn accumulate_8_rows(acc: ptr<function, array<vec4<f32>, 64>>, at: u32, x: vec4<
     row = subgroupBroadcast(x, 7u);
     (*acc)[at + 14u] += wa * row;
     (*acc)[at + 15u] += wb * row;
-}
-
-fn store(at: u32, y: vec4<f32>) {
-    if (EPILOGUE == 1u) {
-        output[at] = vec4<f32>(gelu(y.x), gelu(y.y), gelu(y.z), gelu(y.w));
-    } else if (EPILOGUE == 2u) {
-        output[at] += y;
-    } else {
-        output[at] = y;
-    }
 }

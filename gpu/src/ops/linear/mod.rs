@@ -1,7 +1,9 @@
-//! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, register-blocked
-//! 8 rows x 4 columns per invocation, with GELU or a residual accumulation fused into the store.
-//! Where subgroups are 8 wide (llvmpipe) and K and N are multiples of 4, a second kernel
-//! shares each lane's loads of x across its subgroup (`linear_subgroup.wgsl`).
+//! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, with GELU or a
+//! residual accumulation fused into the store. Three kernels, by what the shape and adapter
+//! allow: where subgroups are 8 wide (llvmpipe) and K and N are multiples of 4,
+//! `linear_subgroup.wgsl` shares each lane's loads of x across its subgroup; elsewhere with K
+//! and N multiples of 4, `linear_tiled.wgsl` computes 8 x 8 outputs per invocation from vec4
+//! loads; otherwise `linear.wgsl`, 8 rows x 4 columns from scalar loads of x.
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
 //! padded alike, so every column block is one aligned vec4.
 
@@ -11,6 +13,18 @@ use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
     format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
+}
+
+/// What the two kernels over vec4 rows share, then the kernel.
+fn vec4_source(kernel: &str) -> String {
+    format!(
+        "{GELU_WGSL}{INT8_WGSL}{}{kernel}",
+        include_str!("linear_vec4_common.wgsl")
+    )
+}
+
+pub fn tiled_source() -> String {
+    vec4_source(include_str!("linear_tiled.wgsl"))
 }
 
 /// The width of subgroup that `linear_subgroup.wgsl` is written for.
@@ -25,18 +39,17 @@ pub fn subgroup_source() -> String {
         ""
     };
     format!(
-        "{enable}{GELU_WGSL}{INT8_WGSL}{}",
-        include_str!("linear_subgroup.wgsl")
+        "{enable}{}",
+        vec4_source(include_str!("linear_subgroup.wgsl"))
     )
 }
 
-/// Output columns and rows per workgroup of the subgroup kernel: 8 lanes of 8 columns x 32 rows.
-const SUBGROUP_BLOCK_COLS: u32 = 64;
-const SUBGROUP_BLOCK_ROWS: u32 = 32;
-
-/// Output columns and rows per workgroup: 16 x 4 invocations of 4 columns x 8 rows.
-const BLOCK_COLS: u32 = 64;
-const BLOCK_ROWS: u32 = 32;
+/// Output columns and rows per workgroup, by kernel: the subgroup kernel's 8 lanes of 8
+/// columns x 32 rows; the tiled kernel's 8 x 8 invocations of 8 columns x 8 rows; the scalar
+/// kernel's 16 x 4 invocations of 4 columns x 8 rows.
+const SUBGROUP_BLOCK: [u32; 2] = [64, 32];
+const TILED_BLOCK: [u32; 2] = [64, 64];
+const SCALAR_BLOCK: [u32; 2] = [64, 32];
 
 /// What happens to `x W^T + b` before it is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,10 +96,19 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
 type Kernels = [[Kernel; 2]; 3];
 
 pub struct Linear {
-    kernels: Kernels,
+    scalar: Kernels,
+    tiled: Kernels,
     /// Present when the adapter's subgroups are [`SUBGROUP_SIZE`] wide.
-    subgroup_kernels: Option<Kernels>,
+    subgroup: Option<Kernels>,
     no_scales: wgpu::Buffer,
+}
+
+/// Which kernel runs a shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinearKernel {
+    Scalar,
+    Tiled,
+    Subgroup,
 }
 
 impl Linear {
@@ -94,8 +116,8 @@ impl Linear {
         Self::with_subgroups(ctx, true)
     }
 
-    /// As [`Linear::new`]; `use_subgroups: false` keeps to the portable kernel even where the
-    /// subgroup one would run, so that tests can hold both to the reference.
+    /// As [`Linear::new`]; `use_subgroups: false` keeps to the portable kernels even where the
+    /// subgroup one would run, so that tests can hold every kernel to the reference.
     pub fn with_subgroups(ctx: &GpuContext, use_subgroups: bool) -> Self {
         let kernels = |source: &str| {
             let kernel = |epilogue: f64, quantized: bool| {
@@ -109,15 +131,22 @@ impl Linear {
         };
         let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
         Self {
-            kernels: kernels(&source()),
-            subgroup_kernels: subgroups.then(|| kernels(&subgroup_source())),
+            scalar: kernels(&source()),
+            tiled: kernels(&tiled_source()),
+            subgroup: subgroups.then(|| kernels(&subgroup_source())),
             no_scales: super::no_scales(ctx),
         }
     }
 
-    /// Whether `[m, n, k]` runs on the subgroup kernel.
-    pub fn uses_subgroups(&self, [_, n, k]: [u32; 3]) -> bool {
-        self.subgroup_kernels.is_some() && n % 4 == 0 && k % 4 == 0
+    /// The kernel that runs `[m, n, k]`.
+    pub fn kernel_for(&self, [_, n, k]: [u32; 3]) -> LinearKernel {
+        if n % 4 != 0 || k % 4 != 0 {
+            LinearKernel::Scalar
+        } else if self.subgroup.is_some() {
+            LinearKernel::Subgroup
+        } else {
+            LinearKernel::Tiled
+        }
     }
 
     /// Weights packed by [`pack_weight`] or [`pack_weight_int8`] (scales by [`pack_bias`]),
@@ -139,20 +168,16 @@ impl Linear {
             Epilogue::Accumulate => (2, "linear+residual"),
         };
         let (precision, weight, scales) = weights.parts(&self.no_scales);
-        let (kernel, grid) = match &self.subgroup_kernels {
-            Some(kernels) if self.uses_subgroups([m, n, k]) => (
-                &kernels[index][precision],
-                [
-                    n.div_ceil(SUBGROUP_BLOCK_COLS),
-                    m.div_ceil(SUBGROUP_BLOCK_ROWS),
-                    1,
-                ],
+        let (kernels, [block_cols, block_rows]) = match self.kernel_for([m, n, k]) {
+            LinearKernel::Subgroup => (
+                self.subgroup.as_ref().expect("chosen only when present"),
+                SUBGROUP_BLOCK,
             ),
-            _ => (
-                &self.kernels[index][precision],
-                [n.div_ceil(BLOCK_COLS), m.div_ceil(BLOCK_ROWS), 1],
-            ),
+            LinearKernel::Tiled => (&self.tiled, TILED_BLOCK),
+            LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
+        let kernel = &kernels[index][precision];
+        let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
             m,
             n,
