@@ -38,13 +38,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
         accumulate_8_rows(&acc, 32u, input[x2 + q], wa, wb);
         accumulate_8_rows(&acc, 48u, input[x3 + q], wa, wb);
     }
-    var scale_a = vec4<f32>(1.0);
-    var scale_b = vec4<f32>(1.0);
-    if (QUANTIZED) {
-        scale_a = scale[col_a];
-        scale_b = scale[col_b];
-    }
-    let ends = Ends(first, scale_a, scale_b, bias[col_a], bias[col_b]);
+    let ends = ends_of(first, col_a, col_b);
     // Not a loop over rows: one the compiler declined to unroll (GELU makes it long) would
     // index acc dynamically and move all of it out of registers.
     store_8_rows(&acc, 0u, row0, ends);

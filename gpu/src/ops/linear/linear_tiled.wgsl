@@ -40,13 +40,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         accumulate_row(&acc, 12u, input[x6 + q], wa, wb);
         accumulate_row(&acc, 14u, input[x7 + q], wa, wb);
     }
-    var scale_a = vec4<f32>(1.0);
-    var scale_b = vec4<f32>(1.0);
-    if (QUANTIZED) {
-        scale_a = scale[col_a];
-        scale_b = scale[col_b];
-    }
-    let ends = Ends(first, scale_a, scale_b, bias[col_a], bias[col_b]);
+    let ends = ends_of(first, col_a, col_b);
     store_row(row0, ends, acc[0], acc[1]);
     store_row(row0 + 1u, ends, acc[2], acc[3]);
     store_row(row0 + 2u, ends, acc[4], acc[5]);

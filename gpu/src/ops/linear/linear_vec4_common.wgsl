@@ -44,6 +44,17 @@ struct Ends {
     bias_b: vec4<f32>,
 }
 
+// For the column blocks `first` and `first + 1`, read at their clamped indices a and b.
+fn ends_of(first: u32, col_a: u32, col_b: u32) -> Ends {
+    var scale_a = vec4<f32>(1.0);
+    var scale_b = vec4<f32>(1.0);
+    if (QUANTIZED) {
+        scale_a = scale[col_a];
+        scale_b = scale[col_b];
+    }
+    return Ends(first, scale_a, scale_b, bias[col_a], bias[col_b]);
+}
+
 // Row `row`, column blocks `first` and `first + 1`, where they lie inside the output.
 fn store_row(row: u32, e: Ends, a: vec4<f32>, b: vec4<f32>) {
     let n4 = params.n4;
