@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use gpu::GpuContext;
 use gpu::buffers::{storage_from, storage_zeroed};
+use gpu::check::Comparison;
 use gpu::dispatch::Dispatch;
 use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use gpu::profile::{ModelBench, Timer, median};
@@ -152,7 +153,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
             "GFLOP/s"
         );
     }
-    println!(" {:>9}", "max err");
+    println!(" {:>9}", "rel err");
     let mut totals = vec![0.0; 2 * kernels.len()];
     let mut total_flops = 0.0;
     for (index, &[m, n, k]) in LINEAR_SHAPES.iter().enumerate() {
@@ -203,7 +204,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                 let got = gpu::buffers::read_f32(ctx, &output, mu * nu)
                     .await
                     .map_err(|e| e.to_string())?;
-                error = error.max(relative_error(&got, want));
+                error = error.max(Comparison::new(&got, want).relative_error);
                 totals[2 * i + j] += ms;
                 print!(" {ms:>14.3} {:>7.2}", flops / ms / 1e6);
             }
@@ -215,19 +216,10 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         print!(" {ms:>14.3} {:>7.2}", total_flops / ms / 1e6);
     }
     println!(
-        "\n\nmax err: max |out-ref| / max |ref| over the kernels, against the f64 CPU reference \
-         (int8: with the dequantized weights), of y = x W^T + b."
+        "\n\nrel err: the largest ||out-ref|| / ||ref|| over the kernels, against the f64 CPU \
+         reference (int8: with the dequantized weights), of y = x W^T + b."
     );
     Ok(())
-}
-
-fn relative_error(got: &[f32], want: &[f32]) -> f64 {
-    let scale = want.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs()));
-    let diff = got
-        .iter()
-        .zip(want)
-        .fold(0f64, |m, (&a, &b)| m.max(f64::from(a - b).abs()));
-    diff / scale
 }
 
 async fn bench_model(
