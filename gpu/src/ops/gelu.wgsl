@@ -11,3 +11,6 @@ fn gelu(x: f32) -> f32 {
     return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
 }
 
+fn gelu4(v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
+}

@@ -59,6 +59,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let inv_std = inverseSqrt(dot(squares, vec4<f32>(1.0)) / f32(params.channels) + params.eps);
     for (var c = 0u; c < c4_len; c++) {
         let v = (output[base + c] - mean) * inv_std * ln_weight[c] + ln_bias[c];
-        output[base + c] = vec4<f32>(gelu(v.x), gelu(v.y), gelu(v.z), gelu(v.w));
+        output[base + c] = gelu4(v);
     }
 }

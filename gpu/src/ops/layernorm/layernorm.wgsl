@@ -41,7 +41,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var c = 0u; c < c4_len; c++) {
         var y = (input[base + c] - mean) * inv_std * weight[c] + bias[c];
         if (APPLY_GELU) {
-            y = vec4<f32>(gelu(y.x), gelu(y.y), gelu(y.z), gelu(y.w));
+            y = gelu4(y);
         }
         output[base + c] = y;
     }

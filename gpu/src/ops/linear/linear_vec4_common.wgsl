@@ -72,7 +72,7 @@ fn store_row(row: u32, e: Ends, a: vec4<f32>, b: vec4<f32>) {
 
 fn store(at: u32, y: vec4<f32>) {
     if (EPILOGUE == 1u) {
-        output[at] = vec4<f32>(gelu(y.x), gelu(y.y), gelu(y.z), gelu(y.w));
+        output[at] = gelu4(y);
     } else if (EPILOGUE == 2u) {
         output[at] += y;
     } else {
