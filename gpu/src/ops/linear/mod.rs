@@ -97,9 +97,9 @@ type Kernels = [[Kernel; 2]; 3];
 
 pub struct Linear {
     scalar: Kernels,
-    tiled: Kernels,
-    /// Present when the adapter's subgroups are [`SUBGROUP_SIZE`] wide.
-    subgroup: Option<Kernels>,
+    /// For K and N in fours: the subgroup kernel where the adapter's subgroups are
+    /// [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is compiled.
+    vec4: (LinearKernel, Kernels),
     no_scales: wgpu::Buffer,
 }
 
@@ -129,11 +129,14 @@ impl Linear {
             };
             [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
         };
-        let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
+        let vec4 = if use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
+            (LinearKernel::Subgroup, kernels(&subgroup_source()))
+        } else {
+            (LinearKernel::Tiled, kernels(&tiled_source()))
+        };
         Self {
             scalar: kernels(&source()),
-            tiled: kernels(&tiled_source()),
-            subgroup: subgroups.then(|| kernels(&subgroup_source())),
+            vec4,
             no_scales: super::no_scales(ctx),
         }
     }
@@ -142,10 +145,8 @@ impl Linear {
     pub fn kernel_for(&self, [_, n, k]: [u32; 3]) -> LinearKernel {
         if n % 4 != 0 || k % 4 != 0 {
             LinearKernel::Scalar
-        } else if self.subgroup.is_some() {
-            LinearKernel::Subgroup
         } else {
-            LinearKernel::Tiled
+            self.vec4.0
         }
     }
 
@@ -169,11 +170,8 @@ impl Linear {
         };
         let (precision, weight, scales) = weights.parts(&self.no_scales);
         let (kernels, [block_cols, block_rows]) = match self.kernel_for([m, n, k]) {
-            LinearKernel::Subgroup => (
-                self.subgroup.as_ref().expect("chosen only when present"),
-                SUBGROUP_BLOCK,
-            ),
-            LinearKernel::Tiled => (&self.tiled, TILED_BLOCK),
+            LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
+            LinearKernel::Tiled => (&self.vec4.1, TILED_BLOCK),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
         let kernel = &kernels[index][precision];
