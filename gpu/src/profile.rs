@@ -10,6 +10,9 @@ use crate::model::{InternImage, ModelConfig, SeededWeights};
 use crate::seeded::SeededRng;
 
 const WARM_UP_RUNS: usize = 3;
+/// Times each dispatch is timed for the per-op table (the median is kept): one sample alone
+/// moved by up to 2x on the shared 2-core machine, where another tenant can take a core.
+pub const PER_OP_RUNS: usize = 5;
 
 /// Milliseconds from an arbitrary origin.
 pub fn now_ms() -> f64 {
@@ -153,12 +156,15 @@ pub struct ModelBench {
     pub first_ms: f64,
     /// Median of `runs` passes after warm-up, wall clock: upload, dispatches, logits read back.
     pub steady_median_ms: f64,
+    /// The fastest of those passes: on a shared machine, the least disturbed.
+    pub steady_fastest_ms: f64,
     pub runs: usize,
     /// Empty when the adapter has no timestamp queries.
     pub ops: Vec<OpTime>,
     /// The same network with its linear and 3x3 convolution weights int8 (as the served
     /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
     pub int8_steady_median_ms: f64,
+    pub int8_steady_fastest_ms: f64,
     pub int8_weight_bytes: u64,
 }
 
@@ -172,13 +178,15 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     let started = now_ms();
     model.run(ctx, &image).await?;
     let first_ms = now_ms() - started;
-    let steady_median_ms = time_steady_passes(ctx, &model, &image, runs).await?;
+    let (steady_median_ms, steady_fastest_ms) =
+        time_steady_passes(ctx, &model, &image, runs).await?;
     let quantized = Quantized {
         inner: &weights,
         keep_offset_and_mask: false,
     };
     let int8_model = InternImage::new(ctx, &config, &quantized, [224, 224])?;
-    let int8_steady_median_ms = time_steady_passes(ctx, &int8_model, &image, runs).await?;
+    let (int8_steady_median_ms, int8_steady_fastest_ms) =
+        time_steady_passes(ctx, &int8_model, &image, runs).await?;
     let int8_weight_bytes = int8_model.memory().weights;
     drop(int8_model);
     let timer = Timer::new(ctx);
@@ -196,20 +204,22 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         build_ms,
         first_ms,
         steady_median_ms,
+        steady_fastest_ms,
         runs,
         ops,
         int8_steady_median_ms,
+        int8_steady_fastest_ms,
         int8_weight_bytes,
     })
 }
 
-/// Median of `runs` whole passes after [`WARM_UP_RUNS`], wall clock.
+/// Median and fastest of `runs` whole passes after [`WARM_UP_RUNS`], wall clock.
 async fn time_steady_passes(
     ctx: &GpuContext,
     model: &InternImage,
     image: &[f32],
     runs: usize,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     for _ in 0..WARM_UP_RUNS {
         model.run(ctx, image).await?;
     }
@@ -219,13 +229,14 @@ async fn time_steady_passes(
         model.run(ctx, image).await?;
         times.push(now_ms() - started);
     }
-    Ok(median(&mut times))
+    let fastest = times.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok((median(&mut times), fastest))
 }
 
 async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<Vec<OpTime>> {
     let mut rows: Vec<OpTime> = Vec::new();
     for (dispatch, work) in model.dispatches().iter().zip(model.work()) {
-        let (ms, _) = timer.time(ctx, dispatch, 1).await?;
+        let (ms, _) = timer.time(ctx, dispatch, PER_OP_RUNS).await?;
         let index = match rows.iter().position(|r| r.label == dispatch.label) {
             Some(index) => index,
             None => {

@@ -96,7 +96,7 @@ dual_test! {
         let ctx = context().await;
         let dw = DwConv::new(&ctx);
         let mut rng = SeededRng::new(23);
-        for (h, w, c) in [(56, 56, 64), (7, 5, 16), (1, 1, 32)] {
+        for (h, w, c) in [(56, 56, 64), (14, 14, 24), (7, 5, 16), (1, 1, 32)] {
             let input = random(&mut rng, h * w * c);
             let weight = random(&mut rng, c * 9);
             let bias = random(&mut rng, c);

@@ -3,7 +3,7 @@
 
 use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, linear_grid};
+use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
     format!("{GELU_WGSL}{}", include_str!("dwconv.wgsl"))
@@ -77,7 +77,7 @@ impl DwConv {
             "dwconv+layernorm+gelu",
             &params,
             &buffers,
-            linear_grid(height * width),
+            [(height * width.div_ceil(4)).div_ceil(16), 1, 1],
         )
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, linear_grid};
+use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
     format!("{GELU_WGSL}{}", include_str!("layernorm.wgsl"))
@@ -64,7 +64,7 @@ impl LayerNorm {
             label,
             &params,
             &[input, weight, bias, output],
-            linear_grid(pixels),
+            [pixels.div_ceil(4 * 16), 1, 1],
         )
     }
 }
