@@ -420,17 +420,13 @@ fn git_commit() -> String {
 fn dcnv3_dispatch(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dispatch, String> {
     let mut rng = SeededRng::new(7);
     let input = storage_from(ctx, "input", &rng.uniform_vec(shape.input_len(), -1.0, 1.0));
-    let offsets = storage_from(
-        ctx,
-        "offsets",
-        &rng.uniform_vec(shape.offset_len(), -3.0, 3.0),
-    );
-    let mask = storage_from(ctx, "mask", &rng.uniform_vec(shape.mask_len(), -3.0, 3.0));
+    let offsets = rng.uniform_vec(shape.offset_len(), -3.0, 3.0);
+    let mask = rng.uniform_vec(shape.mask_len(), -3.0, 3.0);
+    let points = storage_from(ctx, "points", &shape.pack_points(&offsets, &mask));
     let output = storage_zeroed(ctx, "output", shape.input_len());
     let buffers = Dcnv3Buffers {
         input: &input,
-        offsets: &offsets,
-        mask_logits: &mask,
+        points: &points,
         output: &output,
         sampling: None,
     };

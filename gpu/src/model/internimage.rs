@@ -27,7 +27,7 @@ pub struct DcnLayer {
     /// Image pixels per feature-map pixel at this level (4, 8, 16, 32 for four levels).
     pub stride: u32,
     plan_index: usize,
-    buffers: [wgpu::Buffer; 4], // input, offsets, mask logits, output
+    buffers: [wgpu::Buffer; 3], // input, points (offsets and mask logits), output
 }
 
 /// The compiled kernels, shared by every layer.
@@ -111,54 +111,86 @@ impl Builder<'_> {
     fn linear(
         &mut self,
         prefix: &str,
+        mnk: [u32; 3],
+        epilogue: Epilogue,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<()> {
+        self.stacked_linear(&[prefix], mnk, epilogue, input, output)
+    }
+
+    /// The linears `prefixes` of one input as one: their output columns side by side in order,
+    /// then zero columns up to `n`. One dispatch instead of several, and fewer idle lanes where
+    /// each alone is narrow (DCNv3's offset and mask layers).
+    fn stacked_linear(
+        &mut self,
+        prefixes: &[&str],
         [m, n, k]: [u32; 3],
         epilogue: Epilogue,
         input: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Result<()> {
-        let weights = self.linear_weights(&format!("{prefix}.weight"), [n, k], None)?;
-        let bias = linear::pack_bias(&self.read(&format!("{prefix}.bias"))?);
-        let bias = storage_from(self.ctx, prefix, &bias);
+        let names: Vec<String> = prefixes.iter().map(|p| format!("{p}.weight")).collect();
+        let weights = self.linear_weights(&names, [n, k], None)?;
+        let mut bias = Vec::with_capacity(n as usize);
+        for prefix in prefixes {
+            bias.extend(self.read(&format!("{prefix}.bias"))?);
+        }
+        bias.resize(n as usize, 0.0);
+        let bias = storage_from(self.ctx, prefixes[0], &linear::pack_bias(&bias));
         self.push_linear([m, n, k], epilogue, input, &weights, &bias, output);
         Ok(())
     }
 
-    /// The `[n, k]` weight `name` (a linear, or a 1x1 convolution) uploaded as the linear kernel
-    /// reads it: int8 with its scales when the source holds it so, else f32. `row_scale`
-    /// multiplies each output row (a folded BatchNorm): into the scales for int8, exactly.
+    /// The `[rows, k]` weights `names` (linears, or 1x1 convolutions), their rows stacked and
+    /// padded with zero rows to `n`, uploaded as the linear kernel reads them: int8 with their
+    /// scales when the source holds every one so, else f32. `row_scale` multiplies each output
+    /// row (a folded BatchNorm): into the scales for int8, exactly.
     fn linear_weights(
         &self,
-        name: &str,
+        names: &[String],
         [n, k]: [u32; 2],
         row_scale: Option<&[f64]>,
     ) -> Result<WeightBuffers> {
         let (n, k) = (n as usize, k as usize);
-        let shape = self.shape_of(name)?;
-        Ok(match self.source.quantized(name, &shape)? {
-            Some((q, mut scales)) => {
-                if let Some(row_scale) = row_scale {
-                    for (s, r) in scales.iter_mut().zip(row_scale) {
-                        *s = (f64::from(*s) * r) as f32;
-                    }
-                }
-                WeightBuffers::Int8 {
-                    packed: storage_from(self.ctx, name, &linear::pack_weight_int8(&q, n, k)),
-                    scales: storage_from(self.ctx, name, &linear::pack_bias(&scales)),
+        let mut quantized = Vec::new();
+        for name in names {
+            quantized.push(self.source.quantized(name, &self.shape_of(name)?)?);
+        }
+        let label = names[0].as_str();
+        Ok(if quantized.iter().all(Option::is_some) {
+            let (mut q, mut scales) = (Vec::with_capacity(n * k), Vec::with_capacity(n));
+            for (part, part_scales) in quantized.into_iter().flatten() {
+                q.extend(part);
+                scales.extend(part_scales);
+            }
+            q.resize(n * k, 0);
+            scales.resize(n, 1.0);
+            if let Some(row_scale) = row_scale {
+                for (s, r) in scales.iter_mut().zip(row_scale) {
+                    *s = (f64::from(*s) * r) as f32;
                 }
             }
-            None => {
-                let mut weight = self.read(name)?;
-                if let Some(row_scale) = row_scale {
-                    for (row, r) in weight.chunks_mut(k).zip(row_scale) {
-                        row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
-                    }
-                }
-                WeightBuffers::F32(storage_from(
-                    self.ctx,
-                    name,
-                    &linear::pack_weight(&weight, n, k),
-                ))
+            WeightBuffers::Int8 {
+                packed: storage_from(self.ctx, label, &linear::pack_weight_int8(&q, n, k)),
+                scales: storage_from(self.ctx, label, &linear::pack_bias(&scales)),
             }
+        } else {
+            let mut weight = Vec::with_capacity(n * k);
+            for name in names {
+                weight.extend(self.read(name)?);
+            }
+            weight.resize(n * k, 0.0);
+            if let Some(row_scale) = row_scale {
+                for (row, r) in weight.chunks_mut(k).zip(row_scale) {
+                    row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
+                }
+            }
+            WeightBuffers::F32(storage_from(
+                self.ctx,
+                label,
+                &linear::pack_weight(&weight, n, k),
+            ))
         })
     }
 
@@ -276,9 +308,8 @@ struct Scratch {
     projected: wgpu::Buffer,
     offset_branch: wgpu::Buffer,
     sampled: wgpu::Buffer,
-    offsets: wgpu::Buffer, // [pixels, 18 G]
-    masks: wgpu::Buffer,   // [pixels, 9 G]
-    hidden: wgpu::Buffer,  // [pixels, mlp hidden]
+    points: wgpu::Buffer, // DCNv3 offsets and mask logits, [pixels, point_row]
+    hidden: wgpu::Buffer, // [pixels, mlp hidden]
     downsampled: wgpu::Buffer,
 }
 
@@ -346,13 +377,9 @@ impl InternImage {
             projected: scratch("projected", residual_len),
             offset_branch: scratch("offset branch", residual_len),
             sampled: scratch("sampled", residual_len),
-            offsets: scratch(
-                "offsets",
-                most(&|l| pixels(l) * 18 * config.groups[l] as usize),
-            ),
-            masks: scratch(
-                "masks",
-                most(&|l| pixels(l) * 9 * config.groups[l] as usize),
+            points: scratch(
+                "points",
+                most(&|l| pixels(l) * (27 * config.groups[l] as usize).next_multiple_of(4)),
             ),
             hidden: scratch(
                 "hidden",
@@ -440,20 +467,6 @@ impl InternImage {
                 // 9 multiply-adds, then the LayerNorm's and GELU's ~16 FLOPs, per element.
                 let elements = u64::from(p) * u64::from(c);
                 b.push(dispatch, 34 * elements, f32_bytes(2 * elements), dw_weights);
-                b.linear(
-                    &format!("{pre}.dcn.offset"),
-                    [p, 18 * g, c],
-                    Epilogue::Store,
-                    &s.offset_branch,
-                    &s.offsets,
-                )?;
-                b.linear(
-                    &format!("{pre}.dcn.mask"),
-                    [p, 9 * g, c],
-                    Epilogue::Store,
-                    &s.offset_branch,
-                    &s.masks,
-                )?;
                 let shape = Dcnv3Shape {
                     height: h,
                     width: w,
@@ -461,17 +474,19 @@ impl InternImage {
                     group_channels: c / g,
                     offset_scale: config.offset_scale,
                 };
+                b.stacked_linear(
+                    &[&format!("{pre}.dcn.offset"), &format!("{pre}.dcn.mask")],
+                    [p, shape.point_row(), c],
+                    Epilogue::Store,
+                    &s.offset_branch,
+                    &s.points,
+                )?;
                 let kernel = b
                     .kernels
                     .dcn
                     .entry(shape.group_channels)
                     .or_insert_with(|| Dcnv3::new(ctx, shape.group_channels));
-                let dcn_buffers = [
-                    s.projected.clone(),
-                    s.offsets.clone(),
-                    s.masks.clone(),
-                    s.sampled.clone(),
-                ];
+                let dcn_buffers = [s.projected.clone(), s.points.clone(), s.sampled.clone()];
                 let dispatch = kernel.bind(ctx, &shape, &dcn_bindings(&dcn_buffers, None))?;
                 dcn_layers.push(DcnLayer {
                     level,
@@ -534,7 +549,8 @@ impl InternImage {
         let (last_buffer, [h, w, c]) = &level_outputs[levels - 1];
         let (p, head) = (h * w, config.head_width());
         let (bn_scale, bias) = fold_batch_norm(&b, head as usize)?;
-        let head_weights = b.linear_weights("conv_head.0.weight", [head, *c], Some(&bn_scale))?;
+        let head_weights =
+            b.linear_weights(&["conv_head.0.weight".into()], [head, *c], Some(&bn_scale))?;
         let head_bias = storage_from(ctx, "conv_head bias", &linear::pack_bias(&bias));
         let head_hidden = scratch("head hidden", (p * head) as usize);
         b.push_linear(
@@ -725,14 +741,13 @@ impl InternImage {
 }
 
 fn dcn_bindings<'a>(
-    buffers: &'a [wgpu::Buffer; 4],
+    buffers: &'a [wgpu::Buffer; 3],
     sampling: Option<&'a wgpu::Buffer>,
 ) -> Dcnv3Buffers<'a> {
-    let [input, offsets, mask_logits, output] = buffers;
+    let [input, points, output] = buffers;
     Dcnv3Buffers {
         input,
-        offsets,
-        mask_logits,
+        points,
         output,
         sampling,
     }

@@ -13,6 +13,10 @@ struct Params {
     width: u32,
     groups: u32,
     offset_scale: f32,
+    point_row: u32, // floats per pixel in the points buffer: 18 G offsets, 9 G logits, padding
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // Channels per group (16 for every InternImage-T level); a multiple of 4, at most 4 * MAX_VEC.
@@ -25,8 +29,10 @@ const POINTS: u32 = 9u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, G * GROUP_CHANNELS]
-@group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;      // [H, W, G, 9] (dx, dy)
-@group(0) @binding(3) var<storage, read> mask_logits: array<f32>;        // [H, W, G, 9]
+// Both the points buffer [H, W, point_row]: per pixel the offsets [G, 9] (dx, dy), then the
+// mask logits [G, 9]; bound twice, to read the offsets as pairs.
+@group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read> mask_logits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [H, W, G * GROUP_CHANNELS]
 @group(0) @binding(5) var<storage, read_write> sampling: array<f32>;     // [H, W, G, 9, 3] (p_x, p_y, m)
 
@@ -46,10 +52,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
     // Softmax over the 9 points of this group, max-subtracted for stability.
     let point_base = index * POINTS;
+    let offset_base = pixel * (params.point_row / 2u) + g * POINTS;
+    let logit_base = pixel * params.point_row + 18u * groups + g * POINTS;
     var m: array<f32, 9>;
     var largest = -3.402823e38;
     for (var k = 0u; k < POINTS; k++) {
-        m[k] = mask_logits[point_base + k];
+        m[k] = mask_logits[logit_base + k];
         largest = max(largest, m[k]);
     }
     var total = 0.0;
@@ -71,7 +79,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // Base grid: k = 3 * (bx + 1) + (by + 1), the column offset is the outer loop.
         let bx = f32(k / 3u) - 1.0;
         let by = f32(k % 3u) - 1.0;
-        let offset = offsets[point_base + k];
+        let offset = offsets[offset_base + k];
         let px = f32(w) + s * (bx + offset.x);
         let py = f32(h) + s * (by + offset.y);
         if (EMIT_SAMPLING) {

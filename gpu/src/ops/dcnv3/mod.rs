@@ -5,6 +5,9 @@
 //! - input `X`, output `Y`: `[H, W, G * Cg]`, channel `g * Cg + c`;
 //! - offsets: `[H, W, G, 9, 2]`, the last axis `(dx, dy)` (width, then height);
 //! - mask logits: `[H, W, G, 9]`, before the softmax;
+//! - on the GPU both in one points buffer `[H, W, point_row]`: per pixel its `18 G` offsets,
+//!   then its `9 G` logits, then zeros up to a multiple of 4 (see [`Dcnv3Shape::point_row`]):
+//!   what one linear layer writes when the model stacks the offset and mask layers;
 //! - sampling (optional): `[H, W, G, 9, 3]`, the last axis `(p_x, p_y, m)`: the sampled location
 //!   in the unpadded input map (pixel centres at integers, x = column) and the softmaxed weight.
 //!
@@ -44,6 +47,26 @@ impl Dcnv3Shape {
     }
     pub fn input_len(&self) -> usize {
         self.pixels() * self.channels() as usize
+    }
+    /// Floats per pixel in the points buffer: `27 G` (18 offsets and 9 logits per group), rounded
+    /// up to a multiple of 4 so that the linear layer writing it runs its vec4 kernels.
+    pub fn point_row(&self) -> u32 {
+        (27 * self.groups).next_multiple_of(4)
+    }
+    pub fn points_len(&self) -> usize {
+        self.pixels() * self.point_row() as usize
+    }
+    /// Host offsets `[H, W, G, 9, 2]` and mask logits `[H, W, G, 9]` in the points layout.
+    pub fn pack_points(&self, offsets: &[f32], mask_logits: &[f32]) -> Vec<f32> {
+        let (row, per_pixel) = (self.point_row() as usize, self.groups as usize * POINTS);
+        let mut points = vec![0.0; self.points_len()];
+        for (pixel, out) in points.chunks_exact_mut(row).enumerate() {
+            out[..2 * per_pixel]
+                .copy_from_slice(&offsets[2 * per_pixel * pixel..2 * per_pixel * (pixel + 1)]);
+            out[2 * per_pixel..3 * per_pixel]
+                .copy_from_slice(&mask_logits[per_pixel * pixel..per_pixel * (pixel + 1)]);
+        }
+        points
     }
     pub fn offset_len(&self) -> usize {
         self.mask_len() * 2
@@ -88,13 +111,15 @@ struct Params {
     width: u32,
     groups: u32,
     offset_scale: f32,
+    point_row: u32,
+    _pad: [u32; 3],
 }
 
 /// The buffers one DCNv3 layer reads and writes; `sampling` is bound only when wanted.
 pub struct Dcnv3Buffers<'a> {
     pub input: &'a wgpu::Buffer,
-    pub offsets: &'a wgpu::Buffer,
-    pub mask_logits: &'a wgpu::Buffer,
+    /// Offsets and mask logits, `[H, W, point_row]` (see the module's layouts).
+    pub points: &'a wgpu::Buffer,
     pub output: &'a wgpu::Buffer,
     pub sampling: Option<&'a wgpu::Buffer>,
 }
@@ -149,6 +174,8 @@ impl Dcnv3 {
             width: shape.width,
             groups: shape.groups,
             offset_scale: shape.offset_scale,
+            point_row: shape.point_row(),
+            _pad: [0; 3],
         };
         let (kernel, label) = match buffers.sampling {
             Some(_) => (&self.with_sampling, "dcnv3+sampling"),
@@ -156,8 +183,8 @@ impl Dcnv3 {
         };
         let bound = [
             buffers.input,
-            buffers.offsets,
-            buffers.mask_logits,
+            buffers.points,
+            buffers.points,
             buffers.output,
             buffers.sampling.unwrap_or(&self.no_sampling),
         ];
@@ -199,8 +226,11 @@ pub async fn run_once(
     }
     let kernel = Dcnv3::new(ctx, shape.group_channels);
     let input = storage_from(ctx, "dcnv3 input", input);
-    let offsets = storage_from(ctx, "dcnv3 offsets", offsets);
-    let mask_logits = storage_from(ctx, "dcnv3 mask", mask_logits);
+    let points = storage_from(
+        ctx,
+        "dcnv3 points",
+        &shape.pack_points(offsets, mask_logits),
+    );
     let output = storage_zeroed(ctx, "dcnv3 output", shape.input_len());
     let sampling =
         want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_len()));
@@ -209,8 +239,7 @@ pub async fn run_once(
         shape,
         &Dcnv3Buffers {
             input: &input,
-            offsets: &offsets,
-            mask_logits: &mask_logits,
+            points: &points,
             output: &output,
             sampling: sampling.as_ref(),
         },
