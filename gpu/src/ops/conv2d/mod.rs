@@ -45,12 +45,14 @@ impl Conv2dShape {
     pub fn output_len(&self) -> usize {
         (self.out_height() * self.out_width() * self.out_channels) as usize
     }
-    /// Floats of the im2col rows: output pixels x 9 x input channels.
+    /// Floats per im2col row: 9 x input channels, rounded up to a multiple of 4 (zeros) so that
+    /// the linear kernel reads the rows in vec4s (the stem's 27 → 28).
+    pub fn row_len(&self) -> u32 {
+        (KERNEL as u32 * KERNEL as u32 * self.in_channels).next_multiple_of(4)
+    }
+    /// Floats of the im2col rows: output pixels x [`Conv2dShape::row_len`].
     pub fn columns_len(&self) -> usize {
-        (self.out_height() * self.out_width()) as usize
-            * KERNEL
-            * KERNEL
-            * self.in_channels as usize
+        (self.out_height() * self.out_width()) as usize * self.row_len() as usize
     }
     pub fn weight_len(&self) -> usize {
         (self.out_channels * self.in_channels) as usize * KERNEL * KERNEL
@@ -80,7 +82,7 @@ struct Params {
     stride: u32,
     pad: u32,
     total: u32,
-    _pad: u32,
+    row_chunks: u32,
 }
 
 /// PyTorch `[Cout, Cin, 3, 3]` to `[Cout, 3, 3, Cin]`: the order of an im2col row.
@@ -98,25 +100,36 @@ fn taps_last<T: Copy + Default>(weight: &[T], out_channels: usize, in_channels: 
     reordered
 }
 
+/// PyTorch `[Cout, Cin, 3, 3]` to `[Cout, row]`: the order of an im2col row, zeros after the
+/// `9 Cin` taps up to `row` (see [`Conv2dShape::row_len`]).
+fn as_rows<T: Copy + Default>(
+    weight: &[T],
+    out_channels: usize,
+    in_channels: usize,
+) -> (Vec<T>, usize) {
+    let k = KERNEL * KERNEL * in_channels;
+    let row = k.next_multiple_of(4);
+    let mut rows = vec![T::default(); out_channels * row];
+    for (o, taps) in taps_last(weight, out_channels, in_channels)
+        .chunks_exact(k)
+        .enumerate()
+    {
+        rows[o * row..o * row + k].copy_from_slice(taps);
+    }
+    (rows, row)
+}
+
 /// PyTorch `[Cout, Cin, 3, 3]` f32 weights as the linear kernel reads them.
 pub fn pack_weight(weight: &[f32], out_channels: usize, in_channels: usize) -> Vec<f32> {
-    let k = KERNEL * KERNEL * in_channels;
-    linear::pack_weight(
-        &taps_last(weight, out_channels, in_channels),
-        out_channels,
-        k,
-    )
+    let (rows, row) = as_rows(weight, out_channels, in_channels);
+    linear::pack_weight(&rows, out_channels, row)
 }
 
 /// PyTorch `[Cout, Cin, 3, 3]` int8 weights as the linear kernel reads them; the scales stay
 /// one per output channel.
 pub fn pack_weight_int8(weight: &[i8], out_channels: usize, in_channels: usize) -> Vec<u32> {
-    let k = KERNEL * KERNEL * in_channels;
-    linear::pack_weight_int8(
-        &taps_last(weight, out_channels, in_channels),
-        out_channels,
-        k,
-    )
+    let (rows, row) = as_rows(weight, out_channels, in_channels);
+    linear::pack_weight_int8(&rows, out_channels, row)
 }
 
 pub struct Conv2d {
@@ -163,6 +176,7 @@ impl Conv2d {
             1
         };
         let total = shape.columns_len() as u32 / chunk;
+        let row_chunks = shape.row_len() / chunk;
         let params = Params {
             in_height: shape.in_height,
             in_width: shape.in_width,
@@ -171,7 +185,7 @@ impl Conv2d {
             stride: shape.stride,
             pad: PAD,
             total,
-            _pad: 0,
+            row_chunks,
         };
         let gather = self.im2col[usize::from(chunk == 4)].bind(
             ctx,
@@ -181,10 +195,9 @@ impl Conv2d {
             linear_grid(total),
         );
         let pixels = shape.out_height() * shape.out_width();
-        let k = KERNEL as u32 * KERNEL as u32 * shape.in_channels;
         let mut multiply = linear.bind(
             ctx,
-            [pixels, shape.out_channels, k],
+            [pixels, shape.out_channels, shape.row_len()],
             Epilogue::Store,
             columns,
             weights,
