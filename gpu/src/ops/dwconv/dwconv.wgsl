@@ -80,15 +80,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // Pixels past the edge (of a row not a multiple of 4 wide) get statistics of their own
     // that nothing uses: they are never stored.
     let channels = f32(params.channels);
-    let mean = vec4<f32>(dot(sum[0], vec4(1.0)), dot(sum[1], vec4(1.0)),
-                         dot(sum[2], vec4(1.0)), dot(sum[3], vec4(1.0))) / channels;
+    let mean = means_of(sum, channels);
     var squares = vec4<f32>(0.0);
     for (var c = 0u; c < c4_len; c++) {
-        let d0 = output[p0 + c] - mean.x;
-        let d1 = output[p1 + c] - mean.y;
-        let d2 = output[p2 + c] - mean.z;
-        let d3 = output[p3 + c] - mean.w;
-        squares += vec4<f32>(dot(d0, d0), dot(d1, d1), dot(d2, d2), dot(d3, d3));
+        squares += squared_deviations(
+            mat4x4<f32>(output[p0 + c], output[p1 + c], output[p2 + c], output[p3 + c]), mean);
     }
     let inv_std = inverseSqrt(squares / channels + params.eps);
     for (var c = 0u; c < c4_len; c++) {

@@ -6,7 +6,11 @@ use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
-    format!("{GELU_WGSL}{}", include_str!("dwconv.wgsl"))
+    format!(
+        "{GELU_WGSL}{}{}",
+        super::layernorm::FOUR_PIXELS_WGSL,
+        include_str!("dwconv.wgsl")
+    )
 }
 
 #[repr(C)]

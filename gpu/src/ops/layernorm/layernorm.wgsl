@@ -45,15 +45,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         sum += mat4x4<f32>(input[p0 + c], input[p1 + c], input[p2 + c], input[p3 + c]);
     }
     let channels = f32(params.channels);
-    let mean = vec4<f32>(dot(sum[0], vec4(1.0)), dot(sum[1], vec4(1.0)),
-                         dot(sum[2], vec4(1.0)), dot(sum[3], vec4(1.0))) / channels;
+    let mean = means_of(sum, channels);
     var squares = vec4<f32>(0.0);
     for (var c = 0u; c < c4_len; c++) {
-        let d0 = input[p0 + c] - mean.x;
-        let d1 = input[p1 + c] - mean.y;
-        let d2 = input[p2 + c] - mean.z;
-        let d3 = input[p3 + c] - mean.w;
-        squares += vec4<f32>(dot(d0, d0), dot(d1, d1), dot(d2, d2), dot(d3, d3));
+        squares += squared_deviations(
+            mat4x4<f32>(input[p0 + c], input[p1 + c], input[p2 + c], input[p3 + c]), mean);
     }
     let inv_std = inverseSqrt(squares / channels + params.eps);
     for (var c = 0u; c < c4_len; c++) {

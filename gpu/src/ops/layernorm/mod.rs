@@ -5,8 +5,14 @@ use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
+/// LayerNorm statistics of 4 pixels at a time, for the kernels that normalise 4 per invocation.
+pub const FOUR_PIXELS_WGSL: &str = include_str!("four_pixels.wgsl");
+
 pub fn source() -> String {
-    format!("{GELU_WGSL}{}", include_str!("layernorm.wgsl"))
+    format!(
+        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{}",
+        include_str!("layernorm.wgsl")
+    )
 }
 
 #[repr(C)]
