@@ -36,7 +36,12 @@ impl Dispatch {
 /// into a second dimension when one would exceed the per-dimension limit. Kernels recover the
 /// linear index as `(id.y * num_workgroups.x) * WORKGROUP_SIZE + id.x`.
 pub fn linear_grid(invocations: u32) -> [u32; 3] {
-    let groups = invocations.div_ceil(WORKGROUP_SIZE).max(1);
+    grid(invocations, WORKGROUP_SIZE)
+}
+
+/// As [`linear_grid`], for kernels whose 1-D workgroups hold `workgroup_size` invocations.
+pub fn grid(invocations: u32, workgroup_size: u32) -> [u32; 3] {
+    let groups = invocations.div_ceil(workgroup_size).max(1);
     if groups <= MAX_WORKGROUPS_PER_DIM {
         [groups, 1, 1]
     } else {

@@ -12,7 +12,7 @@ use crate::dispatch::{Dispatch, Work};
 use crate::error::{Error, Result};
 use crate::ops::Weights;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
-use crate::ops::dcnv3::{Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
 use crate::ops::linear::{self, Epilogue, Linear};
@@ -379,7 +379,7 @@ impl InternImage {
             sampled: scratch("sampled", residual_len),
             points: scratch(
                 "points",
-                most(&|l| pixels(l) * (27 * config.groups[l] as usize).next_multiple_of(4)),
+                most(&|l| pixels(l) * dcnv3::point_row(config.groups[l]) as usize),
             ),
             hidden: scratch(
                 "hidden",

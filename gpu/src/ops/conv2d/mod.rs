@@ -23,6 +23,12 @@ pub fn im2col_source(chunk: u32) -> String {
 pub const KERNEL: usize = 3;
 const PAD: u32 = 1;
 
+/// Floats per im2col row: 9 x input channels, rounded up to a multiple of 4 (zeros) so that the
+/// linear kernel reads the rows in vec4s (the stem's 27 → 28).
+pub fn row_len(in_channels: usize) -> usize {
+    (KERNEL * KERNEL * in_channels).next_multiple_of(4)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dShape {
     pub in_height: u32,
@@ -45,10 +51,9 @@ impl Conv2dShape {
     pub fn output_len(&self) -> usize {
         (self.out_height() * self.out_width() * self.out_channels) as usize
     }
-    /// Floats per im2col row: 9 x input channels, rounded up to a multiple of 4 (zeros) so that
-    /// the linear kernel reads the rows in vec4s (the stem's 27 → 28).
+    /// Floats per im2col row (see [`row_len`]).
     pub fn row_len(&self) -> u32 {
-        (KERNEL as u32 * KERNEL as u32 * self.in_channels).next_multiple_of(4)
+        row_len(self.in_channels as usize) as u32
     }
     /// Floats of the im2col rows: output pixels x [`Conv2dShape::row_len`].
     pub fn columns_len(&self) -> usize {
@@ -101,14 +106,13 @@ fn taps_last<T: Copy + Default>(weight: &[T], out_channels: usize, in_channels: 
 }
 
 /// PyTorch `[Cout, Cin, 3, 3]` to `[Cout, row]`: the order of an im2col row, zeros after the
-/// `9 Cin` taps up to `row` (see [`Conv2dShape::row_len`]).
+/// `9 Cin` taps up to `row` (see [`row_len`]).
 fn as_rows<T: Copy + Default>(
     weight: &[T],
     out_channels: usize,
     in_channels: usize,
 ) -> (Vec<T>, usize) {
-    let k = KERNEL * KERNEL * in_channels;
-    let row = k.next_multiple_of(4);
+    let (k, row) = (KERNEL * KERNEL * in_channels, row_len(in_channels));
     let mut rows = vec![T::default(); out_channels * row];
     for (o, taps) in taps_last(weight, out_channels, in_channels)
         .chunks_exact(k)

@@ -28,6 +28,13 @@ pub const POINTS: usize = 9;
 pub const SAMPLING_STRIDE: usize = 3;
 const MAX_GROUP_CHANNELS: u32 = 32;
 
+/// Floats per pixel in the points buffer of a layer with `groups` groups: `27 G` (18 offsets and
+/// 9 logits per group), rounded up to a multiple of 4 so that the linear layer writing it runs
+/// its vec4 kernels.
+pub fn point_row(groups: u32) -> u32 {
+    (27 * groups).next_multiple_of(4)
+}
+
 /// The sizes of one DCNv3 layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dcnv3Shape {
@@ -48,10 +55,9 @@ impl Dcnv3Shape {
     pub fn input_len(&self) -> usize {
         self.pixels() * self.channels() as usize
     }
-    /// Floats per pixel in the points buffer: `27 G` (18 offsets and 9 logits per group), rounded
-    /// up to a multiple of 4 so that the linear layer writing it runs its vec4 kernels.
+    /// Floats per pixel in the points buffer (see [`point_row`]).
     pub fn point_row(&self) -> u32 {
-        (27 * self.groups).next_multiple_of(4)
+        point_row(self.groups)
     }
     pub fn points_len(&self) -> usize {
         self.pixels() * self.point_row() as usize

@@ -23,23 +23,18 @@ struct Params {
 @group(0) @binding(5) var<storage, read> ln_bias: array<vec4<f32>>;      // [C / 4]
 @group(0) @binding(6) var<storage, read_write> output: array<vec4<f32>>; // [H, W, C / 4]
 
-const RUN: u32 = 4u;
-// 16, not 64: with 4 pixels an invocation, 64 would leave level 3 (14 x 14) one workgroup, one
-// CPU thread.
-const WORKGROUP: u32 = 16u;
-
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
         @builtin(num_workgroups) grid: vec3<u32>) {
     let run = (wg.y * grid.x + wg.x) * WORKGROUP + local;
     let width = params.width;
     let height = params.height;
-    let runs_per_row = (width + RUN - 1u) / RUN;
+    let runs_per_row = (width + PIXELS - 1u) / PIXELS;
     if (run >= height * runs_per_row) {
         return;
     }
     let y = run / runs_per_row;
-    let x0 = (run % runs_per_row) * RUN;
+    let x0 = (run % runs_per_row) * PIXELS;
     let c4_len = params.channels / 4u;
     // The run's pixels, clamped to the row (past its end: the last pixel again, never stored).
     let row = y * width;
@@ -90,10 +85,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var c = 0u; c < c4_len; c++) {
         let g = ln_weight[c];
         let b = ln_bias[c];
-        output[p0 + c] = gelu4((output[p0 + c] - mean.x) * inv_std.x * g + b);
-        if (stored.y) { output[p1 + c] = gelu4((output[p1 + c] - mean.y) * inv_std.y * g + b); }
-        if (stored.z) { output[p2 + c] = gelu4((output[p2 + c] - mean.z) * inv_std.z * g + b); }
-        if (stored.w) { output[p3 + c] = gelu4((output[p3 + c] - mean.w) * inv_std.w * g + b); }
+        output[p0 + c] = gelu4(normalised(output[p0 + c], mean.x, inv_std.x, g, b));
+        if (stored.y) { output[p1 + c] = gelu4(normalised(output[p1 + c], mean.y, inv_std.y, g, b)); }
+        if (stored.z) { output[p2 + c] = gelu4(normalised(output[p2 + c], mean.z, inv_std.z, g, b)); }
+        if (stored.w) { output[p3 + c] = gelu4(normalised(output[p3 + c], mean.w, inv_std.w, g, b)); }
     }
 }
 

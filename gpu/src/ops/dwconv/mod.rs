@@ -1,14 +1,14 @@
 //! Depthwise 3x3 convolution + LayerNorm + GELU, fused: the DCNv3 module's `dw_conv` branch
 //! (spec section 3, step 2). Weights repacked from PyTorch's `[C, 1, 3, 3]` to `[9, C]`.
 
+use super::layernorm::{FOUR_PIXELS_WGSL, PIXELS_PER_INVOCATION, four_pixel_grid};
 use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
 pub fn source() -> String {
     format!(
-        "{GELU_WGSL}{}{}",
-        super::layernorm::FOUR_PIXELS_WGSL,
+        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{}",
         include_str!("dwconv.wgsl")
     )
 }
@@ -81,7 +81,8 @@ impl DwConv {
             "dwconv+layernorm+gelu",
             &params,
             &buffers,
-            [(height * width.div_ceil(4)).div_ceil(16), 1, 1],
+            // Runs of 4 pixels never cross a row.
+            four_pixel_grid(height * width.div_ceil(PIXELS_PER_INVOCATION)),
         )
     }
 }

@@ -19,11 +19,6 @@ override APPLY_GELU: bool = false;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [P, C / 4]
 
-const PIXELS: u32 = 4u;
-// 16, not 64: with 4 pixels an invocation, 64 would leave the 7 x 7 level one workgroup, one
-// CPU thread.
-const WORKGROUP: u32 = 16u;
-
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
         @builtin(num_workgroups) grid: vec3<u32>) {
@@ -55,15 +50,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var c = 0u; c < c4_len; c++) {
         let g = weight[c];
         let b = bias[c];
-        output[p0 + c] = normalise(input[p0 + c], mean.x, inv_std.x, g, b);
-        if (stored.y) { output[p1 + c] = normalise(input[p1 + c], mean.y, inv_std.y, g, b); }
-        if (stored.z) { output[p2 + c] = normalise(input[p2 + c], mean.z, inv_std.z, g, b); }
-        if (stored.w) { output[p3 + c] = normalise(input[p3 + c], mean.w, inv_std.w, g, b); }
+        output[p0 + c] = activate(normalised(input[p0 + c], mean.x, inv_std.x, g, b));
+        if (stored.y) { output[p1 + c] = activate(normalised(input[p1 + c], mean.y, inv_std.y, g, b)); }
+        if (stored.z) { output[p2 + c] = activate(normalised(input[p2 + c], mean.z, inv_std.z, g, b)); }
+        if (stored.w) { output[p3 + c] = activate(normalised(input[p3 + c], mean.w, inv_std.w, g, b)); }
     }
 }
 
-fn normalise(x: vec4<f32>, mean: f32, inv_std: f32, weight: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
-    let y = (x - mean) * inv_std * weight + bias;
+fn activate(y: vec4<f32>) -> vec4<f32> {
     if (APPLY_GELU) {
         return gelu4(y);
     }

@@ -3,10 +3,19 @@
 
 use super::{Access, GELU_WGSL, Kernel};
 use crate::context::GpuContext;
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, grid};
 
 /// LayerNorm statistics of 4 pixels at a time, for the kernels that normalise 4 per invocation.
 pub const FOUR_PIXELS_WGSL: &str = include_str!("four_pixels.wgsl");
+/// Pixels per invocation of those kernels, and invocations per workgroup, as
+/// four_pixels.wgsl declares them.
+pub const PIXELS_PER_INVOCATION: u32 = 4;
+const FOUR_PIXEL_WORKGROUP: u32 = 16;
+
+/// The grid of a kernel that normalises 4 pixels per invocation.
+pub fn four_pixel_grid(invocations: u32) -> [u32; 3] {
+    grid(invocations, FOUR_PIXEL_WORKGROUP)
+}
 
 pub fn source() -> String {
     format!(
@@ -70,7 +79,7 @@ impl LayerNorm {
             label,
             &params,
             &[input, weight, bias, output],
-            [pixels.div_ceil(4 * 16), 1, 1],
+            four_pixel_grid(pixels.div_ceil(PIXELS_PER_INVOCATION)),
         )
     }
 }
