@@ -121,6 +121,7 @@ dual_test! {
         // Both kernels where the adapter has the subgroup one. Sizes off the tiles and the
         // K-steps, K or N off multiples of 4 (portable kernel only), and the head's single row.
         for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
+        let mut textures = 0;
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
@@ -136,7 +137,19 @@ dual_test! {
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
             let kernel = lin.kernel_for([m, n, k]);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
+            // The same weights from a texture, where the subgroup kernel reads them so.
+            if lin.reads_texture([n, k]) {
+                let texture = linear::weight_texture(&ctx, "lin", &packed, [n, k]);
+                let out = storage_from(&ctx, "out", &residual);
+                let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], Weights::F32Texture(&texture), &bufs[2], &out);
+                submit(&ctx, &[&dispatch]);
+                let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
+                Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}, texture weights"));
+                textures += 1;
+            }
         }
+        // Where the adapter has the texture path (natively on llvmpipe), it was tested.
+        assert_eq!(textures > 0, lin.reads_texture([4, 4]), "texture weights tested");
         }
     }
 

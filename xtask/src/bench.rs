@@ -143,18 +143,23 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup", subgroups));
     }
+    // Weights each kernel reads: f32 and int8 buffers, and f32 textures where it takes them.
+    let precisions = |kernel: &Linear| {
+        let mut names = vec!["f32", "int8"];
+        if kernel.reads_texture([4, 4]) {
+            names.push("f32 texture");
+        }
+        names
+    };
     print!("\n{:<18}", "[M, N, K]");
-    for (name, _) in &kernels {
-        print!(
-            " {:>14} {:>7} {:>14} {:>7}",
-            format!("{name} f32 ms"),
-            "GFLOP/s",
-            "int8 ms",
-            "GFLOP/s"
-        );
+    for (name, kernel) in &kernels {
+        for precision in precisions(kernel) {
+            print!(" {:>22} {:>7}", format!("{name} {precision} ms"), "GFLOP/s");
+        }
     }
     println!(" {:>9}", "rel err");
-    let mut totals = vec![0.0; 2 * kernels.len()];
+    let columns: usize = kernels.iter().map(|(_, k)| precisions(k).len()).sum();
+    let mut totals = vec![0.0; columns];
     let mut total_flops = 0.0;
     for (index, &[m, n, k]) in LINEAR_SHAPES.iter().enumerate() {
         let (mu, nu, ku) = (m as usize, n as usize, k as usize);
@@ -179,9 +184,11 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         let flops = linear::flops([m, n, k]) as f64;
         total_flops += flops;
         print!("{:<18}", format!("[{m}, {n}, {k}]"));
+        let texture = linear::weight_texture(ctx, "w", &linear::pack_weight(&w, nu, ku), [n, k]);
         let mut error = 0f64;
-        for (i, (_, kernel)) in kernels.iter().enumerate() {
-            let cases = [
+        let mut column = 0;
+        for (_, kernel) in &kernels {
+            let mut cases = vec![
                 (Weights::F32(&weight), &want_f32),
                 (
                     Weights::Int8 {
@@ -191,8 +198,11 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                     &want_int8,
                 ),
             ];
+            if kernel.reads_texture([n, k]) {
+                cases.push((Weights::F32Texture(&texture), &want_f32));
+            }
             let epilogue = [Epilogue::Gelu, Epilogue::Accumulate, Epilogue::Store][index % 3];
-            for (j, (weights, want)) in cases.into_iter().enumerate() {
+            for (weights, want) in cases {
                 let bind = |epilogue| {
                     kernel.bind(ctx, [m, n, k], epilogue, &input, weights, &bias, &output)
                 };
@@ -205,15 +215,16 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                     .await
                     .map_err(|e| e.to_string())?;
                 error = error.max(Comparison::new(&got, want).relative_error);
-                totals[2 * i + j] += ms;
-                print!(" {ms:>14.3} {:>7.2}", flops / ms / 1e6);
+                totals[column] += ms;
+                column += 1;
+                print!(" {ms:>22.3} {:>7.2}", flops / ms / 1e6);
             }
         }
         println!(" {error:>9.2e}");
     }
     print!("{:<18}", "sum");
     for ms in &totals {
-        print!(" {ms:>14.3} {:>7.2}", total_flops / ms / 1e6);
+        print!(" {ms:>22.3} {:>7.2}", total_flops / ms / 1e6);
     }
     println!(
         "\n\nrel err: the largest ||out-ref|| / ||ref|| over the kernels, against the f64 CPU \

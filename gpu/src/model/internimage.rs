@@ -186,12 +186,20 @@ impl Builder<'_> {
                     row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
                 }
             }
-            WeightBuffers::F32(storage_from(
-                self.ctx,
-                label,
-                &linear::pack_weight(&weight, n, k),
-            ))
+            self.f32_weights(label, &linear::pack_weight(&weight, n, k), [n, k])
         })
+    }
+
+    /// f32 weights packed for the linear kernel of `[n, k]`, in a texture where that kernel
+    /// reads them so, else in a buffer.
+    fn f32_weights(&self, label: &str, packed: &[f32], [n, k]: [usize; 2]) -> WeightBuffers {
+        let nk = [n as u32, k as u32];
+        if self.kernels.linear.reads_texture(nk) {
+            let view = linear::weight_texture(self.ctx, label, packed, nk);
+            WeightBuffers::F32Texture(view, 4 * packed.len() as u64)
+        } else {
+            WeightBuffers::F32(storage_from(self.ctx, label, packed))
+        }
     }
 
     fn push_linear(
@@ -266,7 +274,7 @@ impl Builder<'_> {
             },
             None => {
                 let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
-                WeightBuffers::F32(storage_from(self.ctx, prefix, &weight))
+                self.f32_weights(prefix, &weight, [cout, shape.row_len() as usize])
             }
         };
         let bias = if with_bias {
@@ -768,9 +776,11 @@ fn fold_batch_norm(b: &Builder<'_>, head: usize) -> Result<(Vec<f64>, Vec<f32>)>
     Ok((scale, bias))
 }
 
-/// A layer's weights on the GPU, f32 or int8 with scales.
+/// A layer's weights on the GPU, f32 (in a buffer, or a texture of so many bytes) or int8 with
+/// scales.
 enum WeightBuffers {
     F32(wgpu::Buffer),
+    F32Texture(wgpu::TextureView, u64),
     Int8 {
         packed: wgpu::Buffer,
         scales: wgpu::Buffer,
@@ -781,6 +791,7 @@ impl WeightBuffers {
     fn bytes(&self) -> u64 {
         match self {
             Self::F32(weight) => weight.size(),
+            Self::F32Texture(_, bytes) => *bytes,
             Self::Int8 { packed, scales } => packed.size() + scales.size(),
         }
     }
@@ -788,6 +799,7 @@ impl WeightBuffers {
     fn view(&self) -> Weights<'_> {
         match self {
             Self::F32(weight) => Weights::F32(weight),
+            Self::F32Texture(view, _) => Weights::F32Texture(view),
             Self::Int8 { packed, scales } => Weights::Int8 { packed, scales },
         }
     }

@@ -23,6 +23,9 @@ pub const INT8_WGSL: &str = include_str!("int8.wgsl");
 #[derive(Clone, Copy)]
 pub enum Weights<'a> {
     F32(&'a wgpu::Buffer),
+    /// f32 weights in a texture, for the linear kernel that reads them so (see
+    /// [`linear::Linear::reads_texture`]).
+    F32Texture(&'a wgpu::TextureView),
     Int8 {
         packed: &'a wgpu::Buffer,
         scales: &'a wgpu::Buffer,
@@ -38,16 +41,17 @@ pub(crate) const WEIGHTED_BINDINGS: [Access; 5] = [
     Access::Read,
 ];
 
-impl Weights<'_> {
-    /// Which specialisation reads these weights (0: f32, 1: int8), the weight buffer, and the
-    /// scales to bind (`no_scales` for f32).
-    pub(crate) fn parts<'a>(
-        &'a self,
+impl<'a> Weights<'a> {
+    /// The weights to bind, and the scales (`no_scales` for f32, where the shaders never read
+    /// them).
+    pub(crate) fn resources(
+        self,
         no_scales: &'a wgpu::Buffer,
-    ) -> (usize, &'a wgpu::Buffer, &'a wgpu::Buffer) {
-        match *self {
-            Weights::F32(weight) => (0, weight, no_scales),
-            Weights::Int8 { packed, scales } => (1, packed, scales),
+    ) -> (wgpu::BindingResource<'a>, &'a wgpu::Buffer) {
+        match self {
+            Weights::F32(weight) => (weight.as_entire_binding(), no_scales),
+            Weights::F32Texture(view) => (wgpu::BindingResource::TextureView(view), no_scales),
+            Weights::Int8 { packed, scales } => (packed.as_entire_binding(), scales),
         }
     }
 }
@@ -73,6 +77,10 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("linear", linear::source()),
         ("linear_tiled", linear::tiled_source()),
         ("linear_subgroup", linear::subgroup_source()),
+        (
+            "linear_subgroup (texture weights)",
+            linear::subgroup_texture_source(),
+        ),
         ("pool", pool::SOURCE.to_owned()),
     ]
 }
@@ -82,6 +90,8 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
 pub(crate) enum Access {
     Read,
     ReadWrite,
+    /// A `texture_2d<u32>` read by `textureLoad`.
+    Texture,
 }
 
 /// A compiled kernel: its bind group layout and one pipeline per specialisation.
@@ -105,20 +115,29 @@ impl Kernel {
             label: Some(label),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
+        let buffer = |ty| wgpu::BindingType::Buffer {
+            ty,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        };
         let entry = |binding: u32, ty| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
+            ty,
             count: None,
         };
-        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+        let mut entries = vec![entry(0, buffer(wgpu::BufferBindingType::Uniform))];
         entries.extend(storage.iter().enumerate().map(|(i, access)| {
-            let read_only = matches!(access, Access::Read);
-            entry(i as u32 + 1, wgpu::BufferBindingType::Storage { read_only })
+            let ty = match access {
+                Access::Read => buffer(wgpu::BufferBindingType::Storage { read_only: true }),
+                Access::ReadWrite => buffer(wgpu::BufferBindingType::Storage { read_only: false }),
+                Access::Texture => wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Uint,
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+            };
+            entry(i as u32 + 1, ty)
         }));
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some(label),
@@ -152,6 +171,19 @@ impl Kernel {
         buffers: &[&wgpu::Buffer],
         workgroups: [u32; 3],
     ) -> crate::dispatch::Dispatch {
+        let resources = buffers.iter().map(|b| b.as_entire_binding()).collect();
+        self.bind_resources(ctx, label, params, resources, workgroups)
+    }
+
+    /// As [`Kernel::bind`], for bindings that may be textures.
+    pub fn bind_resources<P: bytemuck::Pod>(
+        &self,
+        ctx: &GpuContext,
+        label: &'static str,
+        params: &P,
+        resources: Vec<wgpu::BindingResource<'_>>,
+        workgroups: [u32; 3],
+    ) -> crate::dispatch::Dispatch {
         let uniform = ctx
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -163,15 +195,12 @@ impl Kernel {
             binding: 0,
             resource: uniform.as_entire_binding(),
         }];
-        entries.extend(
-            buffers
-                .iter()
-                .enumerate()
-                .map(|(i, buffer)| wgpu::BindGroupEntry {
-                    binding: i as u32 + 1,
-                    resource: buffer.as_entire_binding(),
-                }),
-        );
+        entries.extend(resources.into_iter().enumerate().map(|(i, resource)| {
+            wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource,
+            }
+        }));
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(label),
             layout: &self.layout,

@@ -1,6 +1,7 @@
 // What the linear kernels that read x and write y as vec4 share (K and N multiples of 4):
-// bindings as in linear.wgsl, the weights of 4 K rows as a matrix, and the epilogue. The
-// launcher prepends it to linear_tiled.wgsl and linear_subgroup.wgsl.
+// bindings as in linear.wgsl but the weights', and the epilogue. The launcher prepends it, and
+// a `weights()` from linear_weights_buffer.wgsl or linear_weights_texture.wgsl, to
+// linear_tiled.wgsl and linear_subgroup.wgsl.
 
 struct Params {
     m: u32,
@@ -14,26 +15,9 @@ override QUANTIZED: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
-@group(0) @binding(2) var<storage, read> weight: array<vec4<u32>>; // as in linear.wgsl
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;   // [N4]
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [M, N / 4]
 @group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;  // int8: [N4]
-
-// Weights of K rows 4q..4q+3 for the 4 columns of block `col4`, one K row per matrix column.
-fn weights(q: u32, col4: u32) -> mat4x4<f32> {
-    let n4 = params.n4;
-    if (QUANTIZED) {
-        let words = weight[q * n4 + col4];
-        return mat4x4<f32>(unpack_i8x4(words.x), unpack_i8x4(words.y), unpack_i8x4(words.z), unpack_i8x4(words.w));
-    }
-    let at = q * 4u * n4 + col4;
-    return mat4x4<f32>(
-        bitcast<vec4<f32>>(weight[at]),
-        bitcast<vec4<f32>>(weight[at + n4]),
-        bitcast<vec4<f32>>(weight[at + 2u * n4]),
-        bitcast<vec4<f32>>(weight[at + 3u * n4]),
-    );
-}
 
 // What turns an invocation's sums into outputs: its first column block, scales and biases.
 struct Ends {

@@ -5,9 +5,10 @@
 //! and N multiples of 4, `linear_tiled.wgsl` computes 8 x 8 outputs per invocation from vec4
 //! loads; otherwise `linear.wgsl`, 8 rows x 4 columns from scalar loads of x.
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
-//! padded alike, so every column block is one aligned vec4.
+//! padded alike, so every column block is one aligned vec4. The subgroup kernel reads f32
+//! weights in that layout from a texture ([`Linear::reads_texture`]).
 
-use super::{GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
+use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
@@ -15,22 +16,34 @@ pub fn source() -> String {
     format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
 }
 
-/// What the two kernels over vec4 rows share, then the kernel.
-fn vec4_source(kernel: &str) -> String {
+const WEIGHTS_FROM_BUFFER: &str = include_str!("linear_weights_buffer.wgsl");
+const WEIGHTS_FROM_TEXTURE: &str = include_str!("linear_weights_texture.wgsl");
+
+/// What the two kernels over vec4 rows share, how they read weights, then the kernel.
+fn vec4_source(weights: &str, kernel: &str) -> String {
     format!(
-        "{GELU_WGSL}{INT8_WGSL}{}{kernel}",
+        "{GELU_WGSL}{INT8_WGSL}{}{weights}{kernel}",
         include_str!("linear_vec4_common.wgsl")
     )
 }
 
 pub fn tiled_source() -> String {
-    vec4_source(include_str!("linear_tiled.wgsl"))
+    vec4_source(WEIGHTS_FROM_BUFFER, include_str!("linear_tiled.wgsl"))
 }
 
 /// The width of subgroup that `linear_subgroup.wgsl` is written for.
 pub const SUBGROUP_SIZE: u32 = 8;
 
 pub fn subgroup_source() -> String {
+    subgroup_source_reading(WEIGHTS_FROM_BUFFER)
+}
+
+/// The subgroup kernel reading f32 weights from a texture.
+pub fn subgroup_texture_source() -> String {
+    subgroup_source_reading(WEIGHTS_FROM_TEXTURE)
+}
+
+fn subgroup_source_reading(weights: &str) -> String {
     // Browsers want the extension enabled; naga takes subgroup operations from the device's
     // features and rejects the directive.
     let enable = if cfg!(target_arch = "wasm32") {
@@ -40,7 +53,7 @@ pub fn subgroup_source() -> String {
     };
     format!(
         "{enable}{}",
-        vec4_source(include_str!("linear_subgroup.wgsl"))
+        vec4_source(weights, include_str!("linear_subgroup.wgsl"))
     )
 }
 
@@ -100,6 +113,10 @@ pub struct Linear {
     /// For K and N in fours: the subgroup kernel where the adapter's subgroups are
     /// [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is compiled.
     vec4: (LinearKernel, Kernels),
+    /// With the subgroup kernel: its f32 variant reading weights from a texture, by epilogue.
+    texture: Option<[Kernel; 3]>,
+    /// The adapter's largest 2-D texture side.
+    max_texture_side: u32,
     no_scales: wgpu::Buffer,
 }
 
@@ -129,16 +146,37 @@ impl Linear {
             };
             [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
         };
-        let vec4 = if use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
+        let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
+        let vec4 = if subgroups {
             (LinearKernel::Subgroup, kernels(&subgroup_source()))
         } else {
             (LinearKernel::Tiled, kernels(&tiled_source()))
         };
+        let texture = subgroups.then(|| {
+            let mut bindings = WEIGHTED_BINDINGS;
+            bindings[1] = Access::Texture;
+            let source = subgroup_texture_source();
+            [0.0, 1.0, 2.0].map(|epilogue| {
+                let constants = [("EPILOGUE", epilogue)];
+                Kernel::new(ctx, "linear", &source, &bindings, &constants)
+            })
+        });
         Self {
             scalar: kernels(&source()),
             vec4,
+            texture,
+            max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             no_scales: super::no_scales(ctx),
         }
+    }
+
+    /// Whether f32 weights of `[n, k]` are best uploaded by [`weight_texture`] and bound as
+    /// [`Weights::F32Texture`]: where the subgroup kernel runs them and they fit a texture.
+    pub fn reads_texture(&self, [n, k]: [u32; 2]) -> bool {
+        self.texture.is_some()
+            && self.kernel_for([1, n, k]) == LinearKernel::Subgroup
+            && n.div_ceil(4) <= self.max_texture_side
+            && k <= self.max_texture_side
     }
 
     /// The kernel that runs `[m, n, k]`.
@@ -150,8 +188,12 @@ impl Linear {
         }
     }
 
-    /// Weights packed by [`pack_weight`] or [`pack_weight_int8`] (scales by [`pack_bias`]),
-    /// `bias` by [`pack_bias`].
+    /// Weights packed by [`pack_weight`] (uploaded by [`weight_texture`] where
+    /// [`Linear::reads_texture`]) or [`pack_weight_int8`] (scales by [`pack_bias`]), `bias` by
+    /// [`pack_bias`].
+    ///
+    /// # Panics
+    /// On texture weights for a shape that [`Linear::reads_texture`] refuses.
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
@@ -168,13 +210,22 @@ impl Linear {
             Epilogue::Gelu => (1, "linear+gelu"),
             Epilogue::Accumulate => (2, "linear+residual"),
         };
-        let (precision, weight, scales) = weights.parts(&self.no_scales);
         let (kernels, [block_cols, block_rows]) = match self.kernel_for([m, n, k]) {
             LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
             LinearKernel::Tiled => (&self.vec4.1, TILED_BLOCK),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
-        let kernel = &kernels[index][precision];
+        let kernel = match (weights, &self.texture) {
+            (Weights::F32Texture(_), Some(texture)) if self.reads_texture([n, k]) => {
+                &texture[index]
+            }
+            (Weights::F32Texture(_), _) => {
+                panic!("linear [{m}, {n}, {k}]: no kernel here reads weights from a texture")
+            }
+            (Weights::F32(_), _) => &kernels[index][0],
+            (Weights::Int8 { .. }, _) => &kernels[index][1],
+        };
+        let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
             m,
@@ -182,14 +233,52 @@ impl Linear {
             k,
             n4: n.div_ceil(4),
         };
-        kernel.bind(
-            ctx,
-            label,
-            &params,
-            &[input, weight, bias, output, scales],
-            grid,
-        )
+        let resources = vec![
+            input.as_entire_binding(),
+            weight,
+            bias.as_entire_binding(),
+            output.as_entire_binding(),
+            scales.as_entire_binding(),
+        ];
+        kernel.bind_resources(ctx, label, &params, resources, grid)
     }
+}
+
+/// f32 weights packed by [`pack_weight`] as a texture for [`Weights::F32Texture`]: texel
+/// (c, k) holds K row k, columns 4c..4c+3, as u32 bits (exact).
+pub fn weight_texture(
+    ctx: &GpuContext,
+    label: &str,
+    packed: &[f32],
+    [n, k]: [u32; 2],
+) -> wgpu::TextureView {
+    use wgpu::util::DeviceExt;
+    let width = n.div_ceil(4);
+    assert_eq!(
+        packed.len(),
+        4 * width as usize * k as usize,
+        "{label}: packed size"
+    );
+    let texture = ctx.device.create_texture_with_data(
+        &ctx.queue,
+        &wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d {
+                width,
+                height: k,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Uint,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        },
+        wgpu::util::TextureDataOrder::LayerMajor,
+        bytemuck::cast_slice(packed),
+    );
+    texture.create_view(&Default::default())
 }
 
 /// PyTorch-layout `[N, K]` int8 weights to the kernel's words: for each block of 4 rows of K
