@@ -137,7 +137,7 @@ dual_test! {
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
             let kernel = lin.kernel_for([m, n, k]);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
-            // The same weights from a texture, where the subgroup kernel reads them so.
+            // The same weights from a texture, where the kernel reads them so.
             if lin.reads_texture([n, k]) {
                 let texture = linear::weight_texture(&ctx, "lin", &packed, [n, k]);
                 let out = storage_from(&ctx, "out", &residual);
@@ -148,8 +148,7 @@ dual_test! {
                 textures += 1;
             }
         }
-        // Where the adapter has the texture path (natively on llvmpipe), it was tested.
-        assert_eq!(textures > 0, lin.reads_texture([4, 4]), "texture weights tested");
+        assert!(textures > 0, "texture weights tested");
         }
     }
 

@@ -76,6 +76,10 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("layernorm", layernorm::source()),
         ("linear", linear::source()),
         ("linear_tiled", linear::tiled_source()),
+        (
+            "linear_tiled (texture weights)",
+            linear::tiled_texture_source(),
+        ),
         ("linear_subgroup", linear::subgroup_source()),
         (
             "linear_subgroup (texture weights)",

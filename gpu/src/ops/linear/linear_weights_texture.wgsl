@@ -1,7 +1,8 @@
 // The f32 weights of linear_vec4_common.wgsl's kernels from a texture: texel (c, k) holds the
-// bits of K row k, columns 4c..4c+3, the layout of pack_weight. On llvmpipe the subgroup kernel
-// runs 1.2-1.3x faster so than from a storage buffer, whose every load is a loop over the lanes
-// with a bounds check per component (docs/performance.md).
+// bits of K row k, columns 4c..4c+3, the layout of pack_weight. Both CPU adapters run the
+// kernels faster so than from a storage buffer (llvmpipe, whose every storage load is a loop
+// over the lanes with a bounds check per component, 1.2-1.3x; SwiftShader 1.2x): see
+// docs/performance.md.
 
 @group(0) @binding(2) var weight: texture_2d<u32>;
 

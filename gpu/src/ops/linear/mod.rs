@@ -31,6 +31,11 @@ pub fn tiled_source() -> String {
     vec4_source(WEIGHTS_FROM_BUFFER, include_str!("linear_tiled.wgsl"))
 }
 
+/// The tiled kernel reading f32 weights from a texture.
+pub fn tiled_texture_source() -> String {
+    vec4_source(WEIGHTS_FROM_TEXTURE, include_str!("linear_tiled.wgsl"))
+}
+
 /// The width of subgroup that `linear_subgroup.wgsl` is written for.
 pub const SUBGROUP_SIZE: u32 = 8;
 
@@ -113,8 +118,8 @@ pub struct Linear {
     /// For K and N in fours: the subgroup kernel where the adapter's subgroups are
     /// [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is compiled.
     vec4: (LinearKernel, Kernels),
-    /// With the subgroup kernel: its f32 variant reading weights from a texture, by epilogue.
-    texture: Option<[Kernel; 3]>,
+    /// The vec4 kernel's f32 variant reading weights from a texture, by epilogue.
+    texture: [Kernel; 3],
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
     no_scales: wgpu::Buffer,
@@ -147,19 +152,22 @@ impl Linear {
             [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
         };
         let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
-        let vec4 = if subgroups {
-            (LinearKernel::Subgroup, kernels(&subgroup_source()))
+        let (vec4, texture_source) = if subgroups {
+            (
+                (LinearKernel::Subgroup, kernels(&subgroup_source())),
+                subgroup_texture_source(),
+            )
         } else {
-            (LinearKernel::Tiled, kernels(&tiled_source()))
+            (
+                (LinearKernel::Tiled, kernels(&tiled_source())),
+                tiled_texture_source(),
+            )
         };
-        let texture = subgroups.then(|| {
-            let mut bindings = WEIGHTED_BINDINGS;
-            bindings[1] = Access::Texture;
-            let source = subgroup_texture_source();
-            [0.0, 1.0, 2.0].map(|epilogue| {
-                let constants = [("EPILOGUE", epilogue)];
-                Kernel::new(ctx, "linear", &source, &bindings, &constants)
-            })
+        let mut bindings = WEIGHTED_BINDINGS;
+        bindings[1] = Access::Texture;
+        let texture = [0.0, 1.0, 2.0].map(|epilogue| {
+            let constants = [("EPILOGUE", epilogue)];
+            Kernel::new(ctx, "linear", &texture_source, &bindings, &constants)
         });
         Self {
             scalar: kernels(&source()),
@@ -171,10 +179,9 @@ impl Linear {
     }
 
     /// Whether f32 weights of `[n, k]` are best uploaded by [`weight_texture`] and bound as
-    /// [`Weights::F32Texture`]: where the subgroup kernel runs them and they fit a texture.
+    /// [`Weights::F32Texture`]: where a vec4 kernel runs them and they fit a texture.
     pub fn reads_texture(&self, [n, k]: [u32; 2]) -> bool {
-        self.texture.is_some()
-            && self.kernel_for([1, n, k]) == LinearKernel::Subgroup
+        self.kernel_for([1, n, k]) != LinearKernel::Scalar
             && n.div_ceil(4) <= self.max_texture_side
             && k <= self.max_texture_side
     }
@@ -215,15 +222,16 @@ impl Linear {
             LinearKernel::Tiled => (&self.vec4.1, TILED_BLOCK),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
-        let kernel = match (weights, &self.texture) {
-            (Weights::F32Texture(_), Some(texture)) if self.reads_texture([n, k]) => {
-                &texture[index]
+        let kernel = match weights {
+            Weights::F32Texture(_) => {
+                assert!(
+                    self.reads_texture([n, k]),
+                    "linear [{m}, {n}, {k}]: its kernel reads no weights from a texture"
+                );
+                &self.texture[index]
             }
-            (Weights::F32Texture(_), _) => {
-                panic!("linear [{m}, {n}, {k}]: no kernel here reads weights from a texture")
-            }
-            (Weights::F32(_), _) => &kernels[index][0],
-            (Weights::Int8 { .. }, _) => &kernels[index][1],
+            Weights::F32(_) => &kernels[index][0],
+            Weights::Int8 { .. } => &kernels[index][1],
         };
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
