@@ -6,11 +6,10 @@ use common::context;
 use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::model::quant;
-use gpu::ops::Weights;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm};
-use gpu::ops::linear::{self, Epilogue, Linear};
+use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -38,11 +37,12 @@ dual_test! {
             let weight = random(&mut rng, shape.weight_len());
             let bias = random(&mut rng, cout as usize);
             let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
-            let (i, wb, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "w", &packed), storage_from(&ctx, "b", &bias));
+            let weights = linear.upload(&ctx, "w", PackedWeights::F32(&packed), [cout, shape.row_len()]);
+            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
             let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, Weights::F32(&wb), &b, &columns, &out).unwrap();
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights.view(), &b, &columns, &out).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
@@ -60,13 +60,12 @@ dual_test! {
             let weight = random(&mut rng, shape.weight_len());
             let bias = random(&mut rng, cout as usize);
             let (q, scales) = quant::quantize_rows(&weight, cout as usize);
-            let packed = storage_from(&ctx, "q", &conv2d::pack_weight_int8(&q, cout as usize, cin as usize));
-            let scale_buffer = storage_from(&ctx, "scales", &scales);
+            let words = conv2d::pack_weight_int8(&q, cout as usize, cin as usize);
+            let weights = linear.upload(&ctx, "q", PackedWeights::Int8 { words: &words, scales: &scales }, [cout, shape.row_len()]);
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
-            let weights = Weights::Int8 { packed: &packed, scales: &scale_buffer };
             let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights, &b, &columns, &out).unwrap();
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights.view(), &b, &columns, &out).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
@@ -118,44 +117,33 @@ dual_test! {
     async fn linear_matches_reference_for_every_epilogue() {
         let ctx = context().await;
         let mut rng = SeededRng::new(24);
-        // Both kernels where the adapter has the subgroup one. Sizes off the tiles and the
-        // K-steps, K or N off multiples of 4 (portable kernel only), and the head's single row.
+        // Both vec4 kernels where the adapter has the subgroup one. Sizes off the tiles and the
+        // K-steps, K or N off multiples of 4 (scalar kernel), and the head's single row.
         for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
-        let mut textures = 0;
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
             let bias = random(&mut rng, n as usize);
             let residual = random(&mut rng, (m * n) as usize);
             let packed = linear::pack_weight(&weight, n as usize, k as usize);
-            let bufs = [&input, &packed, &linear::pack_bias(&bias)].map(|d| storage_from(&ctx, "lin", d));
+            let weights = lin.upload(&ctx, "w", PackedWeights::F32(&packed), [n, k]);
+            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
             // The output starts as the residual stream, for the accumulating epilogue.
             let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], Weights::F32(&bufs[1]), &bufs[2], &out);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights.view(), &b, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
             let kernel = lin.kernel_for([m, n, k]);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
-            // The same weights from a texture, where the kernel reads them so.
-            if lin.reads_texture([n, k]) {
-                let texture = linear::weight_texture(&ctx, "lin", &packed, [n, k]);
-                let out = storage_from(&ctx, "out", &residual);
-                let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &bufs[0], Weights::F32Texture(&texture), &bufs[2], &out);
-                submit(&ctx, &[&dispatch]);
-                let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
-                Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}, texture weights"));
-                textures += 1;
-            }
         }
-        assert!(textures > 0, "texture weights tested");
         }
     }
 
     async fn int8_linear_matches_the_reference_on_its_dequantized_weights() {
         let ctx = context().await;
         let mut rng = SeededRng::new(26);
-        // K off the 4-row packing, N off the 4-column blocks, and a single row; both kernels.
+        // K off the 4-row packing, N off the 4-column blocks, and a single row; every kernel.
         for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
         for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
             let input = random(&mut rng, (m * k) as usize);
@@ -163,12 +151,11 @@ dual_test! {
             let bias = random(&mut rng, n as usize);
             let residual = random(&mut rng, (m * n) as usize);
             let (q, scales) = quant::quantize_rows(&weight, n as usize);
-            let packed = storage_from(&ctx, "q", &linear::pack_weight_int8(&q, n as usize, k as usize));
-            let scale_buffer = storage_from(&ctx, "scales", &linear::pack_bias(&scales));
+            let words = linear::pack_weight_int8(&q, n as usize, k as usize);
+            let weights = lin.upload(&ctx, "q", PackedWeights::Int8 { words: &words, scales: &scales }, [n, k]);
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
             let out = storage_from(&ctx, "out", &residual);
-            let weights = Weights::Int8 { packed: &packed, scales: &scale_buffer };
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights, &b, &out);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights.view(), &b, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);

@@ -136,30 +136,24 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
 
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
-    use gpu::ops::Weights;
-    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel};
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights};
     let mut kernels = vec![("tiled", Linear::with_subgroups(ctx, false))];
     let subgroups = Linear::new(ctx);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup", subgroups));
     }
-    // Weights each kernel reads: f32 and int8 buffers, and f32 textures where it takes them.
-    let precisions = |kernel: &Linear| {
-        let mut names = vec!["f32", "int8"];
-        if kernel.reads_texture([4, 4]) {
-            names.push("f32 texture");
-        }
-        names
-    };
     print!("\n{:<18}", "[M, N, K]");
-    for (name, kernel) in &kernels {
-        for precision in precisions(kernel) {
-            print!(" {:>22} {:>7}", format!("{name} {precision} ms"), "GFLOP/s");
-        }
+    for (name, _) in &kernels {
+        print!(
+            " {:>14} {:>7} {:>14} {:>7}",
+            format!("{name} f32 ms"),
+            "GFLOP/s",
+            "int8 ms",
+            "GFLOP/s"
+        );
     }
     println!(" {:>9}", "rel err");
-    let columns: usize = kernels.iter().map(|(_, k)| precisions(k).len()).sum();
-    let mut totals = vec![0.0; columns];
+    let mut totals = vec![0.0; 2 * kernels.len()];
     let mut total_flops = 0.0;
     for (index, &[m, n, k]) in LINEAR_SHAPES.iter().enumerate() {
         let (mu, nu, ku) = (m as usize, n as usize, k as usize);
@@ -178,33 +172,29 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         let input = storage_from(ctx, "x", &x);
         let bias = storage_from(ctx, "bias", &linear::pack_bias(&b));
         let output = storage_zeroed(ctx, "y", mu * nu);
-        let weight = storage_from(ctx, "w", &linear::pack_weight(&w, nu, ku));
-        let packed = storage_from(ctx, "w int8", &linear::pack_weight_int8(&q, nu, ku));
-        let scales = storage_from(ctx, "scales", &linear::pack_bias(&scales));
+        let packed = linear::pack_weight(&w, nu, ku);
+        let words = linear::pack_weight_int8(&q, nu, ku);
         let flops = linear::flops([m, n, k]) as f64;
         total_flops += flops;
         print!("{:<18}", format!("[{m}, {n}, {k}]"));
-        let texture = linear::weight_texture(ctx, "w", &linear::pack_weight(&w, nu, ku), [n, k]);
         let mut error = 0f64;
-        let mut column = 0;
-        for (_, kernel) in &kernels {
-            let mut cases = vec![
-                (Weights::F32(&weight), &want_f32),
+        for (i, (_, kernel)) in kernels.iter().enumerate() {
+            let cases = [
+                (PackedWeights::F32(&packed), &want_f32),
                 (
-                    Weights::Int8 {
-                        packed: &packed,
+                    PackedWeights::Int8 {
+                        words: &words,
                         scales: &scales,
                     },
                     &want_int8,
                 ),
             ];
-            if kernel.reads_texture([n, k]) {
-                cases.push((Weights::F32Texture(&texture), &want_f32));
-            }
             let epilogue = [Epilogue::Gelu, Epilogue::Accumulate, Epilogue::Store][index % 3];
-            for (weights, want) in cases {
+            for (j, (packed, want)) in cases.into_iter().enumerate() {
+                let weights = kernel.upload(ctx, "w", packed, [n, k]);
                 let bind = |epilogue| {
-                    kernel.bind(ctx, [m, n, k], epilogue, &input, weights, &bias, &output)
+                    let view = weights.view();
+                    kernel.bind(ctx, [m, n, k], epilogue, &input, view, &bias, &output)
                 };
                 let (ms, _) = timer
                     .time(ctx, &bind(epilogue), runs)
@@ -215,16 +205,15 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                     .await
                     .map_err(|e| e.to_string())?;
                 error = error.max(Comparison::new(&got, want).relative_error);
-                totals[column] += ms;
-                column += 1;
-                print!(" {ms:>22.3} {:>7.2}", flops / ms / 1e6);
+                totals[2 * i + j] += ms;
+                print!(" {ms:>14.3} {:>7.2}", flops / ms / 1e6);
             }
         }
         println!(" {error:>9.2e}");
     }
     print!("{:<18}", "sum");
     for ms in &totals {
-        print!(" {ms:>22.3} {:>7.2}", total_flops / ms / 1e6);
+        print!(" {ms:>14.3} {:>7.2}", total_flops / ms / 1e6);
     }
     println!(
         "\n\nrel err: the largest ||out-ref|| / ||ref|| over the kernels, against the f64 CPU \

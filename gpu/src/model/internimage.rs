@@ -10,12 +10,11 @@ use crate::buffers::{read_f32, storage_from, storage_zeroed};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, Work};
 use crate::error::{Error, Result};
-use crate::ops::Weights;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
-use crate::ops::linear::{self, Epilogue, Linear};
+use crate::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights};
 use crate::ops::pool::MeanPool;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
@@ -151,7 +150,7 @@ impl Builder<'_> {
         names: &[String],
         [n, k]: [u32; 2],
         row_scale: Option<&[f64]>,
-    ) -> Result<WeightBuffers> {
+    ) -> Result<LinearWeights> {
         let (n, k) = (n as usize, k as usize);
         let mut quantized = Vec::new();
         for name in names {
@@ -171,10 +170,13 @@ impl Builder<'_> {
                     *s = (f64::from(*s) * r) as f32;
                 }
             }
-            WeightBuffers::Int8 {
-                packed: storage_from(self.ctx, label, &linear::pack_weight_int8(&q, n, k)),
-                scales: storage_from(self.ctx, label, &linear::pack_bias(&scales)),
-            }
+            let scales = linear::pack_bias(&scales);
+            let words = linear::pack_weight_int8(&q, n, k);
+            let packed = PackedWeights::Int8 {
+                words: &words,
+                scales: &scales,
+            };
+            self.upload_weights(label, packed, [n, k])
         } else {
             let mut weight = Vec::with_capacity(n * k);
             for name in names {
@@ -186,20 +188,19 @@ impl Builder<'_> {
                     row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
                 }
             }
-            self.f32_weights(label, &linear::pack_weight(&weight, n, k), [n, k])
+            let packed = linear::pack_weight(&weight, n, k);
+            self.upload_weights(label, PackedWeights::F32(&packed), [n, k])
         })
     }
 
-    /// f32 weights packed for the linear kernel of `[n, k]`, in a texture where that kernel
-    /// reads them so, else in a buffer.
-    fn f32_weights(&self, label: &str, packed: &[f32], [n, k]: [usize; 2]) -> WeightBuffers {
+    fn upload_weights(
+        &self,
+        label: &str,
+        packed: PackedWeights<'_>,
+        [n, k]: [usize; 2],
+    ) -> LinearWeights {
         let nk = [n as u32, k as u32];
-        if self.kernels.linear.reads_texture(nk) {
-            let view = linear::weight_texture(self.ctx, label, packed, nk);
-            WeightBuffers::F32Texture(view, 4 * packed.len() as u64)
-        } else {
-            WeightBuffers::F32(storage_from(self.ctx, label, packed))
-        }
+        self.kernels.linear.upload(self.ctx, label, packed, nk)
     }
 
     fn push_linear(
@@ -207,7 +208,7 @@ impl Builder<'_> {
         mnk: [u32; 3],
         epilogue: Epilogue,
         input: &wgpu::Buffer,
-        weights: &WeightBuffers,
+        weights: &LinearWeights,
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) {
@@ -268,13 +269,21 @@ impl Builder<'_> {
         let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
         let name = format!("{prefix}.weight");
         let weights = match self.source.quantized(&name, &self.shape_of(&name)?)? {
-            Some((q, scales)) => WeightBuffers::Int8 {
-                packed: storage_from(self.ctx, prefix, &conv2d::pack_weight_int8(&q, cout, cin)),
-                scales: storage_from(self.ctx, prefix, &scales),
-            },
+            Some((q, scales)) => {
+                let words = conv2d::pack_weight_int8(&q, cout, cin);
+                let packed = PackedWeights::Int8 {
+                    words: &words,
+                    scales: &scales,
+                };
+                self.upload_weights(prefix, packed, [cout, shape.row_len() as usize])
+            }
             None => {
                 let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
-                self.f32_weights(prefix, &weight, [cout, shape.row_len() as usize])
+                self.upload_weights(
+                    prefix,
+                    PackedWeights::F32(&weight),
+                    [cout, shape.row_len() as usize],
+                )
             }
         };
         let bias = if with_bias {
@@ -774,33 +783,4 @@ fn fold_batch_norm(b: &Builder<'_>, head: usize) -> Result<(Vec<f64>, Vec<f32>)>
         .map(|o| (f64::from(beta[o]) - f64::from(mean[o]) * scale[o]) as f32)
         .collect();
     Ok((scale, bias))
-}
-
-/// A layer's weights on the GPU, f32 (in a buffer, or a texture of so many bytes) or int8 with
-/// scales.
-enum WeightBuffers {
-    F32(wgpu::Buffer),
-    F32Texture(wgpu::TextureView, u64),
-    Int8 {
-        packed: wgpu::Buffer,
-        scales: wgpu::Buffer,
-    },
-}
-
-impl WeightBuffers {
-    fn bytes(&self) -> u64 {
-        match self {
-            Self::F32(weight) => weight.size(),
-            Self::F32Texture(_, bytes) => *bytes,
-            Self::Int8 { packed, scales } => packed.size() + scales.size(),
-        }
-    }
-
-    fn view(&self) -> Weights<'_> {
-        match self {
-            Self::F32(weight) => Weights::F32(weight),
-            Self::F32Texture(view, _) => Weights::F32Texture(view),
-            Self::Int8 { packed, scales } => Weights::Int8 { packed, scales },
-        }
-    }
 }

@@ -23,11 +23,16 @@ pub const INT8_WGSL: &str = include_str!("int8.wgsl");
 #[derive(Clone, Copy)]
 pub enum Weights<'a> {
     F32(&'a wgpu::Buffer),
-    /// f32 weights in a texture, for the linear kernel that reads them so (see
-    /// [`linear::Linear::reads_texture`]).
+    /// f32 weights in a texture, where the linear kernel reads them so (see
+    /// [`linear::Linear::upload`]).
     F32Texture(&'a wgpu::TextureView),
     Int8 {
         packed: &'a wgpu::Buffer,
+        scales: &'a wgpu::Buffer,
+    },
+    /// int8 weights in a texture, as [`Weights::F32Texture`].
+    Int8Texture {
+        packed: &'a wgpu::TextureView,
         scales: &'a wgpu::Buffer,
     },
 }
@@ -52,6 +57,9 @@ impl<'a> Weights<'a> {
             Weights::F32(weight) => (weight.as_entire_binding(), no_scales),
             Weights::F32Texture(view) => (wgpu::BindingResource::TextureView(view), no_scales),
             Weights::Int8 { packed, scales } => (packed.as_entire_binding(), scales),
+            Weights::Int8Texture { packed, scales } => {
+                (wgpu::BindingResource::TextureView(packed), scales)
+            }
         }
     }
 }
@@ -76,15 +84,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("layernorm", layernorm::source()),
         ("linear", linear::source()),
         ("linear_tiled", linear::tiled_source()),
-        (
-            "linear_tiled (texture weights)",
-            linear::tiled_texture_source(),
-        ),
         ("linear_subgroup", linear::subgroup_source()),
-        (
-            "linear_subgroup (texture weights)",
-            linear::subgroup_texture_source(),
-        ),
         ("pool", pool::SOURCE.to_owned()),
     ]
 }

@@ -1,7 +1,7 @@
 // What the linear kernels that read x and write y as vec4 share (K and N multiples of 4):
-// bindings as in linear.wgsl but the weights', and the epilogue. The launcher prepends it, and
-// a `weights()` from linear_weights_buffer.wgsl or linear_weights_texture.wgsl, to
-// linear_tiled.wgsl and linear_subgroup.wgsl.
+// bindings as in linear.wgsl but for the weights, which come from a texture, the weights of 4 K
+// rows as a matrix, and the epilogue. The launcher prepends it to linear_tiled.wgsl and
+// linear_subgroup.wgsl.
 
 struct Params {
     m: u32,
@@ -15,9 +15,29 @@ override QUANTIZED: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
+// Texel (c, k) holds the bits of K row k, columns 4c..4c+3 (f32, the layout of pack_weight);
+// int8: texel (c, q) holds the 4 words of K rows 4q..4q+3 (pack_weight_int8). On both CPU
+// adapters, the kernels run faster so than from a storage buffer: llvmpipe makes every storage
+// load a loop over the lanes with a bounds check per component (docs/performance.md).
+@group(0) @binding(2) var weight: texture_2d<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;   // [N4]
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [M, N / 4]
 @group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;  // int8: [N4]
+
+// Weights of K rows 4q..4q+3 for the 4 columns of block `col4`, one K row per matrix column.
+fn weights(q: u32, col4: u32) -> mat4x4<f32> {
+    if (QUANTIZED) {
+        let words = textureLoad(weight, vec2<u32>(col4, q), 0);
+        return mat4x4<f32>(unpack_i8x4(words.x), unpack_i8x4(words.y), unpack_i8x4(words.z), unpack_i8x4(words.w));
+    }
+    let row = q * 4u;
+    return mat4x4<f32>(
+        bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row), 0)),
+        bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row + 1u), 0)),
+        bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row + 2u), 0)),
+        bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row + 3u), 0)),
+    );
+}
 
 // What turns an invocation's sums into outputs: its first column block, scales and biases.
 struct Ends {

@@ -1,14 +1,15 @@
 //! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, with GELU or a
 //! residual accumulation fused into the store. Three kernels, by what the shape and adapter
-//! allow: where subgroups are 8 wide (llvmpipe) and K and N are multiples of 4,
-//! `linear_subgroup.wgsl` shares each lane's loads of x across its subgroup; elsewhere with K
-//! and N multiples of 4, `linear_tiled.wgsl` computes 8 x 8 outputs per invocation from vec4
-//! loads; otherwise `linear.wgsl`, 8 rows x 4 columns from scalar loads of x.
+//! allow: where K and N are multiples of 4, `linear_subgroup.wgsl` shares each lane's loads of
+//! x across its subgroup where subgroups are 8 wide (llvmpipe), and elsewhere
+//! `linear_tiled.wgsl` computes 8 x 8 outputs per invocation from vec4 loads; these two read
+//! their weights from a texture. Otherwise `linear.wgsl`, 8 rows x 4 columns from scalar loads
+//! of x, weights from a buffer. [`Linear::upload`] puts weights where their kernel reads them.
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
-//! padded alike, so every column block is one aligned vec4. The subgroup kernel reads f32
-//! weights in that layout from a texture ([`Linear::reads_texture`]).
+//! padded alike, so every column block is one aligned vec4.
 
 use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
+use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
@@ -16,39 +17,22 @@ pub fn source() -> String {
     format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
 }
 
-const WEIGHTS_FROM_BUFFER: &str = include_str!("linear_weights_buffer.wgsl");
-const WEIGHTS_FROM_TEXTURE: &str = include_str!("linear_weights_texture.wgsl");
-
-/// What the two kernels over vec4 rows share, how they read weights, then the kernel.
-fn vec4_source(weights: &str, kernel: &str) -> String {
+/// What the two kernels over vec4 rows share, then the kernel.
+fn vec4_source(kernel: &str) -> String {
     format!(
-        "{GELU_WGSL}{INT8_WGSL}{}{weights}{kernel}",
+        "{GELU_WGSL}{INT8_WGSL}{}{kernel}",
         include_str!("linear_vec4_common.wgsl")
     )
 }
 
 pub fn tiled_source() -> String {
-    vec4_source(WEIGHTS_FROM_BUFFER, include_str!("linear_tiled.wgsl"))
-}
-
-/// The tiled kernel reading f32 weights from a texture.
-pub fn tiled_texture_source() -> String {
-    vec4_source(WEIGHTS_FROM_TEXTURE, include_str!("linear_tiled.wgsl"))
+    vec4_source(include_str!("linear_tiled.wgsl"))
 }
 
 /// The width of subgroup that `linear_subgroup.wgsl` is written for.
 pub const SUBGROUP_SIZE: u32 = 8;
 
 pub fn subgroup_source() -> String {
-    subgroup_source_reading(WEIGHTS_FROM_BUFFER)
-}
-
-/// The subgroup kernel reading f32 weights from a texture.
-pub fn subgroup_texture_source() -> String {
-    subgroup_source_reading(WEIGHTS_FROM_TEXTURE)
-}
-
-fn subgroup_source_reading(weights: &str) -> String {
     // Browsers want the extension enabled; naga takes subgroup operations from the device's
     // features and rejects the directive.
     let enable = if cfg!(target_arch = "wasm32") {
@@ -58,7 +42,7 @@ fn subgroup_source_reading(weights: &str) -> String {
     };
     format!(
         "{enable}{}",
-        vec4_source(weights, include_str!("linear_subgroup.wgsl"))
+        vec4_source(include_str!("linear_subgroup.wgsl"))
     )
 }
 
@@ -113,13 +97,23 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
 /// By epilogue (store, GELU, accumulate), then f32 or int8.
 type Kernels = [[Kernel; 2]; 3];
 
+fn kernels_of(ctx: &GpuContext, source: &str, bindings: &[Access]) -> Kernels {
+    let kernel = |epilogue: f64, quantized: bool| {
+        let constants = [
+            ("EPILOGUE", epilogue),
+            ("QUANTIZED", f64::from(u8::from(quantized))),
+        ];
+        Kernel::new(ctx, "linear", source, bindings, &constants)
+    };
+    [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
+}
+
 pub struct Linear {
     scalar: Kernels,
-    /// For K and N in fours: the subgroup kernel where the adapter's subgroups are
-    /// [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is compiled.
+    /// For K and N in fours, weights in textures: the subgroup kernel where the adapter's
+    /// subgroups are [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is
+    /// compiled.
     vec4: (LinearKernel, Kernels),
-    /// The vec4 kernel's f32 variant reading weights from a texture, by epilogue.
-    texture: [Kernel; 3],
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
     no_scales: wgpu::Buffer,
@@ -133,6 +127,51 @@ pub enum LinearKernel {
     Subgroup,
 }
 
+/// Weights on the GPU where the kernel of their shape reads them: in a texture for the vec4
+/// kernels, in a buffer for the scalar one; int8 with their scales.
+pub enum LinearWeights {
+    F32(wgpu::Buffer),
+    F32Texture(wgpu::TextureView, u64),
+    Int8 {
+        packed: wgpu::Buffer,
+        scales: wgpu::Buffer,
+    },
+    Int8Texture {
+        packed: wgpu::TextureView,
+        bytes: u64,
+        scales: wgpu::Buffer,
+    },
+}
+
+impl LinearWeights {
+    /// GPU memory held.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::F32(weight) => weight.size(),
+            Self::F32Texture(_, bytes) => *bytes,
+            Self::Int8 { packed, scales } => packed.size() + scales.size(),
+            Self::Int8Texture { bytes, scales, .. } => bytes + scales.size(),
+        }
+    }
+
+    pub fn view(&self) -> Weights<'_> {
+        match self {
+            Self::F32(weight) => Weights::F32(weight),
+            Self::F32Texture(view, _) => Weights::F32Texture(view),
+            Self::Int8 { packed, scales } => Weights::Int8 { packed, scales },
+            Self::Int8Texture { packed, scales, .. } => Weights::Int8Texture { packed, scales },
+        }
+    }
+}
+
+/// Weights packed for the linear kernels: f32 by [`pack_weight`], or int8 by
+/// [`pack_weight_int8`] with their scales (one per output column, at least N of them).
+#[derive(Clone, Copy)]
+pub enum PackedWeights<'a> {
+    F32(&'a [f32]),
+    Int8 { words: &'a [u32], scales: &'a [f32] },
+}
+
 impl Linear {
     pub fn new(ctx: &GpuContext) -> Self {
         Self::with_subgroups(ctx, true)
@@ -141,66 +180,74 @@ impl Linear {
     /// As [`Linear::new`]; `use_subgroups: false` keeps to the portable kernels even where the
     /// subgroup one would run, so that tests can hold every kernel to the reference.
     pub fn with_subgroups(ctx: &GpuContext, use_subgroups: bool) -> Self {
-        let kernels = |source: &str| {
-            let kernel = |epilogue: f64, quantized: bool| {
-                let constants = [
-                    ("EPILOGUE", epilogue),
-                    ("QUANTIZED", f64::from(u8::from(quantized))),
-                ];
-                Kernel::new(ctx, "linear", source, &WEIGHTED_BINDINGS, &constants)
-            };
-            [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
-        };
         let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
-        let (vec4, texture_source) = if subgroups {
-            (
-                (LinearKernel::Subgroup, kernels(&subgroup_source())),
-                subgroup_texture_source(),
-            )
+        let (kind, vec4_source) = if subgroups {
+            (LinearKernel::Subgroup, subgroup_source())
         } else {
-            (
-                (LinearKernel::Tiled, kernels(&tiled_source())),
-                tiled_texture_source(),
-            )
+            (LinearKernel::Tiled, tiled_source())
         };
-        let mut bindings = WEIGHTED_BINDINGS;
-        bindings[1] = Access::Texture;
-        let texture = [0.0, 1.0, 2.0].map(|epilogue| {
-            let constants = [("EPILOGUE", epilogue)];
-            Kernel::new(ctx, "linear", &texture_source, &bindings, &constants)
-        });
+        let mut texture_bindings = WEIGHTED_BINDINGS;
+        texture_bindings[1] = Access::Texture;
         Self {
-            scalar: kernels(&source()),
-            vec4,
-            texture,
+            scalar: kernels_of(ctx, &source(), &WEIGHTED_BINDINGS),
+            vec4: (kind, kernels_of(ctx, &vec4_source, &texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             no_scales: super::no_scales(ctx),
         }
     }
 
-    /// Whether f32 weights of `[n, k]` are best uploaded by [`weight_texture`] and bound as
-    /// [`Weights::F32Texture`]: where a vec4 kernel runs them and they fit a texture.
-    pub fn reads_texture(&self, [n, k]: [u32; 2]) -> bool {
-        self.kernel_for([1, n, k]) != LinearKernel::Scalar
-            && n.div_ceil(4) <= self.max_texture_side
-            && k <= self.max_texture_side
-    }
-
-    /// The kernel that runs `[m, n, k]`.
+    /// The kernel that runs `[m, n, k]` (with weights as [`Linear::upload`] places them).
     pub fn kernel_for(&self, [_, n, k]: [u32; 3]) -> LinearKernel {
-        if n % 4 != 0 || k % 4 != 0 {
-            LinearKernel::Scalar
-        } else {
+        let vec4 = n.is_multiple_of(4) && k.is_multiple_of(4);
+        // The weights' texture: N / 4 texels wide, K (f32) or K / 4 (int8) high.
+        let fits = n / 4 <= self.max_texture_side && k <= self.max_texture_side;
+        if vec4 && fits {
             self.vec4.0
+        } else {
+            LinearKernel::Scalar
         }
     }
 
-    /// Weights packed by [`pack_weight`] (uploaded by [`weight_texture`] where
-    /// [`Linear::reads_texture`]) or [`pack_weight_int8`] (scales by [`pack_bias`]), `bias` by
-    /// [`pack_bias`].
+    /// Uploads the weights of `[n, k]` where its kernel reads them.
+    pub fn upload(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        packed: PackedWeights<'_>,
+        [n, k]: [u32; 2],
+    ) -> LinearWeights {
+        let texture = self.kernel_for([1, n, k]) != LinearKernel::Scalar;
+        let (width, quads) = (n.div_ceil(4), k.div_ceil(4));
+        match packed {
+            PackedWeights::F32(values) if texture => {
+                let bytes = bytemuck::cast_slice(values);
+                let view = texture_of(ctx, label, bytes, [width, k]);
+                LinearWeights::F32Texture(view, bytes.len() as u64)
+            }
+            PackedWeights::F32(values) => LinearWeights::F32(storage_from(ctx, label, values)),
+            PackedWeights::Int8 { words, scales } => {
+                let scales = storage_from(ctx, label, &pack_bias(scales));
+                if texture {
+                    let bytes = bytemuck::cast_slice(words);
+                    let packed = texture_of(ctx, label, bytes, [width, quads]);
+                    let bytes = bytes.len() as u64;
+                    LinearWeights::Int8Texture {
+                        packed,
+                        bytes,
+                        scales,
+                    }
+                } else {
+                    let packed = storage_from(ctx, label, words);
+                    LinearWeights::Int8 { packed, scales }
+                }
+            }
+        }
+    }
+
+    /// Weights uploaded by [`Linear::upload`] for `[n, k]`, `bias` packed by [`pack_bias`].
     ///
     /// # Panics
-    /// On texture weights for a shape that [`Linear::reads_texture`] refuses.
+    /// On weights not where the kernel of `[m, n, k]` reads them.
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
@@ -217,22 +264,24 @@ impl Linear {
             Epilogue::Gelu => (1, "linear+gelu"),
             Epilogue::Accumulate => (2, "linear+residual"),
         };
-        let (kernels, [block_cols, block_rows]) = match self.kernel_for([m, n, k]) {
+        let kind = self.kernel_for([m, n, k]);
+        let (kernels, [block_cols, block_rows]) = match kind {
             LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
             LinearKernel::Tiled => (&self.vec4.1, TILED_BLOCK),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
-        let kernel = match weights {
-            Weights::F32Texture(_) => {
-                assert!(
-                    self.reads_texture([n, k]),
-                    "linear [{m}, {n}, {k}]: its kernel reads no weights from a texture"
-                );
-                &self.texture[index]
-            }
-            Weights::F32(_) => &kernels[index][0],
-            Weights::Int8 { .. } => &kernels[index][1],
+        let (in_texture, int8) = match weights {
+            Weights::F32(_) => (false, false),
+            Weights::F32Texture(_) => (true, false),
+            Weights::Int8 { .. } => (false, true),
+            Weights::Int8Texture { .. } => (true, true),
         };
+        assert_eq!(
+            in_texture,
+            kind != LinearKernel::Scalar,
+            "linear [{m}, {n}, {k}]: weights not where its {kind:?} kernel reads them"
+        );
+        let kernel = &kernels[index][usize::from(int8)];
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
@@ -252,28 +301,23 @@ impl Linear {
     }
 }
 
-/// f32 weights packed by [`pack_weight`] as a texture for [`Weights::F32Texture`]: texel
-/// (c, k) holds K row k, columns 4c..4c+3, as u32 bits (exact).
-pub fn weight_texture(
+/// A `width` x `height` texture of 16-byte texels holding `bytes`, row by row.
+fn texture_of(
     ctx: &GpuContext,
     label: &str,
-    packed: &[f32],
-    [n, k]: [u32; 2],
+    bytes: &[u8],
+    [width, height]: [u32; 2],
 ) -> wgpu::TextureView {
     use wgpu::util::DeviceExt;
-    let width = n.div_ceil(4);
-    assert_eq!(
-        packed.len(),
-        4 * width as usize * k as usize,
-        "{label}: packed size"
-    );
+    let expected = 16 * width as usize * height as usize;
+    assert_eq!(bytes.len(), expected, "{label}: packed size");
     let texture = ctx.device.create_texture_with_data(
         &ctx.queue,
         &wgpu::TextureDescriptor {
             label: Some(label),
             size: wgpu::Extent3d {
                 width,
-                height: k,
+                height,
                 depth_or_array_layers: 1,
             },
             mip_level_count: 1,
@@ -284,7 +328,7 @@ pub fn weight_texture(
             view_formats: &[],
         },
         wgpu::util::TextureDataOrder::LayerMajor,
-        bytemuck::cast_slice(packed),
+        bytes,
     );
     texture.create_view(&Default::default())
 }
