@@ -42,7 +42,7 @@ dual_test! {
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
             let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights.view(), &b, &columns, &out).unwrap();
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &weights, &b, &columns, &out).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
@@ -65,7 +65,7 @@ dual_test! {
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, weights.view(), &b, &columns, &out).unwrap();
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &weights, &b, &columns, &out).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
@@ -130,7 +130,7 @@ dual_test! {
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
             // The output starts as the residual stream, for the accumulating epilogue.
             let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights.view(), &b, &out);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
@@ -155,7 +155,7 @@ dual_test! {
             let weights = lin.upload(&ctx, "q", PackedWeights::Int8 { words: &words, scales: &scales }, [n, k]);
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
             let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, weights.view(), &b, &out);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);

@@ -193,8 +193,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
             for (j, (packed, want)) in cases.into_iter().enumerate() {
                 let weights = kernel.upload(ctx, "w", packed, [n, k]);
                 let bind = |epilogue| {
-                    let view = weights.view();
-                    kernel.bind(ctx, [m, n, k], epilogue, &input, view, &bias, &output)
+                    kernel.bind(ctx, [m, n, k], epilogue, &input, &weights, &bias, &output)
                 };
                 let (ms, _) = timer
                     .time(ctx, &bind(epilogue), runs)

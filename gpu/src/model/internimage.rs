@@ -151,6 +151,7 @@ impl Builder<'_> {
         [n, k]: [u32; 2],
         row_scale: Option<&[f64]>,
     ) -> Result<LinearWeights> {
+        let (linear, nk) = (&self.kernels.linear, [n, k]);
         let (n, k) = (n as usize, k as usize);
         let mut quantized = Vec::new();
         for name in names {
@@ -176,7 +177,7 @@ impl Builder<'_> {
                 words: &words,
                 scales: &scales,
             };
-            self.upload_weights(label, packed, [n, k])
+            linear.upload(self.ctx, label, packed, nk)
         } else {
             let mut weight = Vec::with_capacity(n * k);
             for name in names {
@@ -189,18 +190,8 @@ impl Builder<'_> {
                 }
             }
             let packed = linear::pack_weight(&weight, n, k);
-            self.upload_weights(label, PackedWeights::F32(&packed), [n, k])
+            linear.upload(self.ctx, label, PackedWeights::F32(&packed), nk)
         })
-    }
-
-    fn upload_weights(
-        &self,
-        label: &str,
-        packed: PackedWeights<'_>,
-        [n, k]: [usize; 2],
-    ) -> LinearWeights {
-        let nk = [n as u32, k as u32];
-        self.kernels.linear.upload(self.ctx, label, packed, nk)
     }
 
     fn push_linear(
@@ -212,10 +203,10 @@ impl Builder<'_> {
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) {
-        let dispatch =
-            self.kernels
-                .linear
-                .bind(self.ctx, mnk, epilogue, input, weights.view(), bias, output);
+        let dispatch = self
+            .kernels
+            .linear
+            .bind(self.ctx, mnk, epilogue, input, weights, bias, output);
         let [m, n, k] = mnk.map(u64::from);
         let reads_output = matches!(epilogue, Epilogue::Accumulate);
         let activations = f32_bytes(m * k + m * n * (1 + u64::from(reads_output)));
@@ -268,6 +259,7 @@ impl Builder<'_> {
     ) -> Result<()> {
         let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
         let name = format!("{prefix}.weight");
+        let (linear, nk) = (&self.kernels.linear, [shape.out_channels, shape.row_len()]);
         let weights = match self.source.quantized(&name, &self.shape_of(&name)?)? {
             Some((q, scales)) => {
                 let words = conv2d::pack_weight_int8(&q, cout, cin);
@@ -275,15 +267,11 @@ impl Builder<'_> {
                     words: &words,
                     scales: &scales,
                 };
-                self.upload_weights(prefix, packed, [cout, shape.row_len() as usize])
+                linear.upload(self.ctx, prefix, packed, nk)
             }
             None => {
                 let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
-                self.upload_weights(
-                    prefix,
-                    PackedWeights::F32(&weight),
-                    [cout, shape.row_len() as usize],
-                )
+                linear.upload(self.ctx, prefix, PackedWeights::F32(&weight), nk)
             }
         };
         let bias = if with_bias {
@@ -296,7 +284,7 @@ impl Builder<'_> {
             &self.kernels.linear,
             &shape,
             input,
-            weights.view(),
+            &weights,
             &bias,
             columns,
             output,

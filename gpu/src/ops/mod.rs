@@ -18,26 +18,8 @@ pub const GELU_WGSL: &str = include_str!("gelu.wgsl");
 /// Widening packed int8 weights, shared the same way.
 pub const INT8_WGSL: &str = include_str!("int8.wgsl");
 
-/// Weights as the kernels read them: f32, or int8 packed four to a u32 with one f32 scale per
-/// output channel (padded to whole vec4s).
-#[derive(Clone, Copy)]
-pub enum Weights<'a> {
-    F32(&'a wgpu::Buffer),
-    /// f32 weights in a texture, where the linear kernel reads them so (see
-    /// [`linear::Linear::upload`]).
-    F32Texture(&'a wgpu::TextureView),
-    Int8 {
-        packed: &'a wgpu::Buffer,
-        scales: &'a wgpu::Buffer,
-    },
-    /// int8 weights in a texture, as [`Weights::F32Texture`].
-    Int8Texture {
-        packed: &'a wgpu::TextureView,
-        scales: &'a wgpu::Buffer,
-    },
-}
-
-/// Bindings 1.. of every kernel that takes [`Weights`]: input, weights, bias, output, scales.
+/// Bindings 1.. of every kernel that takes [`linear::LinearWeights`]: input, weights, bias,
+/// output, scales.
 pub(crate) const WEIGHTED_BINDINGS: [Access; 5] = [
     Access::Read,
     Access::Read,
@@ -45,24 +27,6 @@ pub(crate) const WEIGHTED_BINDINGS: [Access; 5] = [
     Access::ReadWrite,
     Access::Read,
 ];
-
-impl<'a> Weights<'a> {
-    /// The weights to bind, and the scales (`no_scales` for f32, where the shaders never read
-    /// them).
-    pub(crate) fn resources(
-        self,
-        no_scales: &'a wgpu::Buffer,
-    ) -> (wgpu::BindingResource<'a>, &'a wgpu::Buffer) {
-        match self {
-            Weights::F32(weight) => (weight.as_entire_binding(), no_scales),
-            Weights::F32Texture(view) => (wgpu::BindingResource::TextureView(view), no_scales),
-            Weights::Int8 { packed, scales } => (packed.as_entire_binding(), scales),
-            Weights::Int8Texture { packed, scales } => {
-                (wgpu::BindingResource::TextureView(packed), scales)
-            }
-        }
-    }
-}
 
 /// Bound in place of the scales for f32 weights: the shaders never read it then.
 pub(crate) fn no_scales(ctx: &GpuContext) -> wgpu::Buffer {

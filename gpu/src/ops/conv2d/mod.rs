@@ -6,8 +6,8 @@
 
 pub mod reference;
 
-use super::linear::{self, Epilogue, Linear};
-use super::{Access, Kernel, Weights};
+use super::linear::{self, Epilogue, Linear, LinearWeights};
+use super::{Access, Kernel};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, linear_grid};
 use crate::error::{Error, Result};
@@ -161,7 +161,7 @@ impl Conv2d {
         linear: &Linear,
         shape: &Conv2dShape,
         input: &wgpu::Buffer,
-        weights: Weights<'_>,
+        weights: &LinearWeights,
         bias: &wgpu::Buffer,
         columns: &wgpu::Buffer,
         output: &wgpu::Buffer,

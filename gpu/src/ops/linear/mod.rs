@@ -8,7 +8,7 @@
 //! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
 //! padded alike, so every column block is one aligned vec4.
 
-use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS, Weights};
+use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS};
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
@@ -154,12 +154,19 @@ impl LinearWeights {
         }
     }
 
-    pub fn view(&self) -> Weights<'_> {
+    /// The weights to bind, and the scales (`no_scales` for f32, where the shaders never read
+    /// them).
+    fn resources<'a>(
+        &'a self,
+        no_scales: &'a wgpu::Buffer,
+    ) -> (wgpu::BindingResource<'a>, &'a wgpu::Buffer) {
         match self {
-            Self::F32(weight) => Weights::F32(weight),
-            Self::F32Texture(view, _) => Weights::F32Texture(view),
-            Self::Int8 { packed, scales } => Weights::Int8 { packed, scales },
-            Self::Int8Texture { packed, scales, .. } => Weights::Int8Texture { packed, scales },
+            Self::F32(weight) => (weight.as_entire_binding(), no_scales),
+            Self::F32Texture(view, _) => (wgpu::BindingResource::TextureView(view), no_scales),
+            Self::Int8 { packed, scales } => (packed.as_entire_binding(), scales),
+            Self::Int8Texture { packed, scales, .. } => {
+                (wgpu::BindingResource::TextureView(packed), scales)
+            }
         }
     }
 }
@@ -255,7 +262,7 @@ impl Linear {
         [m, n, k]: [u32; 3],
         epilogue: Epilogue,
         input: &wgpu::Buffer,
-        weights: Weights<'_>,
+        weights: &LinearWeights,
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Dispatch {
@@ -271,10 +278,10 @@ impl Linear {
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
         let (in_texture, int8) = match weights {
-            Weights::F32(_) => (false, false),
-            Weights::F32Texture(_) => (true, false),
-            Weights::Int8 { .. } => (false, true),
-            Weights::Int8Texture { .. } => (true, true),
+            LinearWeights::F32(_) => (false, false),
+            LinearWeights::F32Texture(..) => (true, false),
+            LinearWeights::Int8 { .. } => (false, true),
+            LinearWeights::Int8Texture { .. } => (true, true),
         };
         assert_eq!(
             in_texture,
