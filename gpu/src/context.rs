@@ -49,6 +49,12 @@ impl AdapterSummary {
                 .then_some(info.subgroup_min_size),
         }
     }
+
+    /// A browser's fallback adapter, WebGPU on the CPU (SwiftShader in Chromium).
+    pub fn is_browser_fallback(&self) -> bool {
+        self.backend == format!("{:?}", wgpu::Backend::BrowserWebGpu)
+            && self.device_type == format!("{:?}", wgpu::DeviceType::Cpu)
+    }
 }
 
 /// Features the engine uses when present and does without otherwise.

@@ -9,7 +9,7 @@ use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm};
-use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights};
+use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights, Tile};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -117,9 +117,9 @@ dual_test! {
     async fn linear_matches_reference_for_every_epilogue() {
         let ctx = context().await;
         let mut rng = SeededRng::new(24);
-        // Both vec4 kernels where the adapter has the subgroup one. Sizes off the tiles and the
-        // K-steps, K or N off multiples of 4 (scalar kernel), and the head's single row.
-        for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
+        // The tiled kernel with either tile, and the adapter's choice (on llvmpipe the subgroup
+        // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar kernel), and the head's single row.
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx)] {
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
@@ -144,7 +144,7 @@ dual_test! {
         let ctx = context().await;
         let mut rng = SeededRng::new(26);
         // K off the 4-row packing, N off the 4-column blocks, and a single row; every kernel.
-        for lin in [Linear::with_subgroups(&ctx, false), Linear::new(&ctx)] {
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx)] {
         for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);

@@ -136,8 +136,11 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
 
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
-    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights};
-    let mut kernels = vec![("tiled", Linear::with_subgroups(ctx, false))];
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights, Tile};
+    let mut kernels = vec![
+        ("tiled 8x8", Linear::tiled(ctx, Tile::SMALL)),
+        ("tiled 16x32", Linear::tiled(ctx, Tile::LARGE)),
+    ];
     let subgroups = Linear::new(ctx);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup", subgroups));

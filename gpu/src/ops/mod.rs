@@ -47,7 +47,14 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("dwconv", dwconv::source()),
         ("layernorm", layernorm::source()),
         ("linear", linear::source()),
-        ("linear_tiled", linear::tiled_source()),
+        (
+            "linear_tiled (small tile)",
+            linear::tiled_source(linear::Tile::SMALL),
+        ),
+        (
+            "linear_tiled (large tile)",
+            linear::tiled_source(linear::Tile::LARGE),
+        ),
         ("linear_subgroup", linear::subgroup_source()),
         ("pool", pool::SOURCE.to_owned()),
     ]

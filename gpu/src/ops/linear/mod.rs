@@ -2,16 +2,20 @@
 //! residual accumulation fused into the store. Three kernels, by what the shape and adapter
 //! allow: where K and N are multiples of 4, `linear_subgroup.wgsl` shares each lane's loads of
 //! x across its subgroup where subgroups are 8 wide (llvmpipe), and elsewhere
-//! `linear_tiled.wgsl` computes 8 x 8 outputs per invocation from vec4 loads; these two read
-//! their weights from a texture. Otherwise `linear.wgsl`, 8 rows x 4 columns from scalar loads
-//! of x, weights from a buffer. [`Linear::upload`] puts weights where their kernel reads them.
-//! PyTorch's `[N, K]` weight is stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias
-//! padded alike, so every column block is one aligned vec4.
+//! `linear_tiled.wgsl` computes a [`Tile`] of outputs per invocation from vec4 loads (8 x 8;
+//! 16 x 32 on SwiftShader); these two read their weights from a texture. Otherwise
+//! `linear.wgsl`, 8 rows x 4 columns from scalar loads of x, weights from a buffer.
+//! [`Linear::upload`] puts weights where their kernel reads them. PyTorch's `[N, K]` weight is
+//! stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias padded alike, so every
+//! column block is one aligned vec4.
 
 use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS};
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
+
+mod tile;
+pub use tile::Tile;
 
 pub fn source() -> String {
     format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
@@ -25,8 +29,8 @@ fn vec4_source(kernel: &str) -> String {
     )
 }
 
-pub fn tiled_source() -> String {
-    vec4_source(include_str!("linear_tiled.wgsl"))
+pub fn tiled_source(tile: Tile) -> String {
+    tile.source(&vec4_source(include_str!("linear_tiled.wgsl")))
 }
 
 /// The width of subgroup that `linear_subgroup.wgsl` is written for.
@@ -47,10 +51,9 @@ pub fn subgroup_source() -> String {
 }
 
 /// Output columns and rows per workgroup, by kernel: the subgroup kernel's 8 lanes of 8
-/// columns x 32 rows; the tiled kernel's 8 x 8 invocations of 8 columns x 8 rows; the scalar
-/// kernel's 16 x 4 invocations of 4 columns x 8 rows.
+/// columns x 32 rows; the scalar kernel's 16 x 4 invocations of 4 columns x 8 rows (the tiled
+/// kernel's: [`Tile::WORKGROUP_BLOCK`]).
 const SUBGROUP_BLOCK: [u32; 2] = [64, 32];
-const TILED_BLOCK: [u32; 2] = [64, 64];
 const SCALAR_BLOCK: [u32; 2] = [64, 32];
 
 /// What happens to `x W^T + b` before it is stored.
@@ -111,8 +114,8 @@ fn kernels_of(ctx: &GpuContext, source: &str, bindings: &[Access]) -> Kernels {
 pub struct Linear {
     scalar: Kernels,
     /// For K and N in fours, weights in textures: the subgroup kernel where the adapter's
-    /// subgroups are [`SUBGROUP_SIZE`] wide, else the tiled one. Only the one that runs is
-    /// compiled.
+    /// subgroups are [`SUBGROUP_SIZE`] wide, else the tiled one with its tile. Only the one
+    /// that runs is compiled.
     vec4: (LinearKernel, Kernels),
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
@@ -123,7 +126,7 @@ pub struct Linear {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinearKernel {
     Scalar,
-    Tiled,
+    Tiled(Tile),
     Subgroup,
 }
 
@@ -180,19 +183,22 @@ pub enum PackedWeights<'a> {
 }
 
 impl Linear {
+    /// The fastest kernels for the adapter.
     pub fn new(ctx: &GpuContext) -> Self {
-        Self::with_subgroups(ctx, true)
+        if ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
+            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup, subgroup_source())
+        } else {
+            Self::tiled(ctx, Tile::for_adapter(&ctx.adapter))
+        }
     }
 
-    /// As [`Linear::new`]; `use_subgroups: false` keeps to the portable kernels even where the
-    /// subgroup one would run, so that tests can hold every kernel to the reference.
-    pub fn with_subgroups(ctx: &GpuContext, use_subgroups: bool) -> Self {
-        let subgroups = use_subgroups && ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE);
-        let (kind, vec4_source) = if subgroups {
-            (LinearKernel::Subgroup, subgroup_source())
-        } else {
-            (LinearKernel::Tiled, tiled_source())
-        };
+    /// The tiled kernel with `tile` where K and N are in fours, whatever the adapter, so that
+    /// tests can hold every kernel to the reference.
+    pub fn tiled(ctx: &GpuContext, tile: Tile) -> Self {
+        Self::with_vec4_kernel(ctx, LinearKernel::Tiled(tile), tiled_source(tile))
+    }
+
+    fn with_vec4_kernel(ctx: &GpuContext, kind: LinearKernel, vec4_source: String) -> Self {
         let mut texture_bindings = WEIGHTED_BINDINGS;
         texture_bindings[1] = Access::Texture;
         Self {
@@ -274,7 +280,7 @@ impl Linear {
         let kind = self.kernel_for([m, n, k]);
         let (kernels, [block_cols, block_rows]) = match kind {
             LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
-            LinearKernel::Tiled => (&self.vec4.1, TILED_BLOCK),
+            LinearKernel::Tiled(_) => (&self.vec4.1, Tile::WORKGROUP_BLOCK),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
         let (in_texture, int8) = match weights {
