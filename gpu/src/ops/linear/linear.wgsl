@@ -72,7 +72,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
                 acc7 += input[base[7] + k] * w;
             }
         }
-        let s = scale[col4];
+        let s = scale[col4] * INT8_UNIT;
         acc0 *= s;
         acc1 *= s;
         acc2 *= s;

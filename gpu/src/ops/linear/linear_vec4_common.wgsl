@@ -53,8 +53,8 @@ fn ends_of(first: u32, col_a: u32, col_b: u32) -> Ends {
     var scale_a = vec4<f32>(1.0);
     var scale_b = vec4<f32>(1.0);
     if (QUANTIZED) {
-        scale_a = scale[col_a];
-        scale_b = scale[col_b];
+        scale_a = scale[col_a] * INT8_UNIT;
+        scale_b = scale[col_b] * INT8_UNIT;
     }
     return Ends(first, scale_a, scale_b, bias[col_a], bias[col_b]);
 }
