@@ -3,7 +3,9 @@
 //
 // One invocation computes one (pixel, group): the softmax and the 4 bilinear corner weights of
 // each point are computed once and reused across all GROUP_CHANNELS channels, which are read and
-// written as vec4. Locations are computed directly in the unpadded map (as the official CUDA
+// written as vec4, each into its own accumulator: on SwiftShader a local array indexed in a loop
+// lives in memory, every access a loop over the lanes (2x slower in the browser, and no faster
+// natively). Locations are computed directly in the unpadded map (as the official CUDA
 // kernel does); corners outside [0, W-1] x [0, H-1] contribute zero: they read a clamped cell
 // with a zero weight rather than branch, since on CPU adapters lanes that branch apart still
 // pay for each other's loads.
@@ -19,12 +21,11 @@ struct Params {
     _pad2: u32,
 }
 
-// Channels per group (16 for every InternImage-T level); a multiple of 4, at most 4 * MAX_VEC.
+// Channels per group (16 for every InternImage-T level); a multiple of 4, at most 32 (acc0..acc7).
 override GROUP_CHANNELS: u32 = 16u;
 // Whether to write the sampling locations and weights (for the visualisation) besides the output.
 override EMIT_SAMPLING: bool = false;
 
-const MAX_VEC: u32 = 8u;
 const POINTS: u32 = 9u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -72,7 +73,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let max_x = f32(width - 1u);
     let max_y = f32(params.height - 1u);
     let s = params.offset_scale;
-    var acc: array<vec4<f32>, MAX_VEC>;
+    // Accumulators past vec_per_group are never touched: the tests of the override constant
+    // fold away when the pipeline is created.
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
 
     for (var k = 0u; k < POINTS; k++) {
         let weight = m[k] / total;
@@ -102,19 +112,33 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let yi = u32(clamp(y0, 0.0, max_y));
         let xj = u32(clamp(x0 + 1.0, 0.0, max_x));
         let yj = u32(clamp(y0 + 1.0, 0.0, max_y));
-        let cells = array<u32, 4>(yi * width + xi, yi * width + xj, yj * width + xi, yj * width + xj);
+        let cells = vec4<u32>(yi * width + xi, yi * width + xj, yj * width + xi, yj * width + xj);
+        let corners = cells * vec_per_pixel + group_vec;
         let weights = weight * vec4<f32>(on_x.x * on_y.x, on_x.y * on_y.x, on_x.x * on_y.y, on_x.y * on_y.y);
-        for (var corner = 0u; corner < 4u; corner++) {
-            let base = cells[corner] * vec_per_pixel + group_vec;
-            let cw = weights[corner];
-            for (var v = 0u; v < vec_per_group; v++) {
-                acc[v] += cw * input[base + v];
-            }
-        }
+        acc0 += bilinear(corners, weights, 0u);
+        if (vec_per_group > 1u) { acc1 += bilinear(corners, weights, 1u); }
+        if (vec_per_group > 2u) { acc2 += bilinear(corners, weights, 2u); }
+        if (vec_per_group > 3u) { acc3 += bilinear(corners, weights, 3u); }
+        if (vec_per_group > 4u) { acc4 += bilinear(corners, weights, 4u); }
+        if (vec_per_group > 5u) { acc5 += bilinear(corners, weights, 5u); }
+        if (vec_per_group > 6u) { acc6 += bilinear(corners, weights, 6u); }
+        if (vec_per_group > 7u) { acc7 += bilinear(corners, weights, 7u); }
     }
 
-    let out_base = pixel * vec_per_pixel + group_vec;
-    for (var v = 0u; v < vec_per_group; v++) {
-        output[out_base + v] = acc[v];
-    }
+    let out = pixel * vec_per_pixel + group_vec;
+    output[out] = acc0;
+    if (vec_per_group > 1u) { output[out + 1u] = acc1; }
+    if (vec_per_group > 2u) { output[out + 2u] = acc2; }
+    if (vec_per_group > 3u) { output[out + 3u] = acc3; }
+    if (vec_per_group > 4u) { output[out + 4u] = acc4; }
+    if (vec_per_group > 5u) { output[out + 5u] = acc5; }
+    if (vec_per_group > 6u) { output[out + 6u] = acc6; }
+    if (vec_per_group > 7u) { output[out + 7u] = acc7; }
+}
+
+// Channels 4v..4v+3 of the group, bilinearly sampled: the 4 corners' vec4 (at `corners`, the
+// group's first vec4 in each cell) weighted by `weights`.
+fn bilinear(corners: vec4<u32>, weights: vec4<f32>, v: u32) -> vec4<f32> {
+    return weights.x * input[corners.x + v] + weights.y * input[corners.y + v]
+        + weights.z * input[corners.z + v] + weights.w * input[corners.w + v];
 }
