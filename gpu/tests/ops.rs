@@ -28,7 +28,7 @@ fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
 dual_test! {
     async fn conv2d_matches_reference() {
         let ctx = context().await;
-        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx));
+        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx, 0));
         let mut rng = SeededRng::new(21);
         // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
         for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
@@ -52,7 +52,7 @@ dual_test! {
 
     async fn int8_conv2d_matches_the_reference_on_its_dequantized_weights() {
         let ctx = context().await;
-        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx));
+        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx, 0));
         let mut rng = SeededRng::new(27);
         for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (14, 14, 64, 128, 2), (5, 6, 8, 4, 1)] {
             let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
@@ -119,7 +119,7 @@ dual_test! {
         let mut rng = SeededRng::new(24);
         // The tiled kernel with either tile, and the adapter's choice (on llvmpipe the subgroup
         // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar kernel), and the head's single row.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx)] {
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx, 0)] {
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
@@ -144,7 +144,7 @@ dual_test! {
         let ctx = context().await;
         let mut rng = SeededRng::new(26);
         // K off the 4-row packing, N off the 4-column blocks, and a single row; every kernel.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx)] {
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx, 0)] {
         for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);

@@ -141,7 +141,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         ("tiled 8x8", Linear::tiled(ctx, Tile::SMALL)),
         ("tiled 16x32", Linear::tiled(ctx, Tile::LARGE)),
     ];
-    let subgroups = Linear::new(ctx);
+    let subgroups = Linear::new(ctx, 0);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup", subgroups));
     }

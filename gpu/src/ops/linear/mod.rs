@@ -13,6 +13,7 @@ use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS};
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
+use std::sync::OnceLock;
 
 mod tile;
 pub use tile::Tile;
@@ -97,18 +98,33 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
     packed
 }
 
-/// By epilogue (store, GELU, accumulate), then f32 or int8.
-type Kernels = [[Kernel; 2]; 3];
+/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), then f32 or int8,
+/// each compiled when a layer first needs it: a driver may take seconds over a big kernel
+/// (SwiftShader over the large tile), and a model mostly uses one of the two weight types.
+struct Kernels {
+    source: String,
+    bindings: [Access; 5],
+    compiled: [[OnceLock<Kernel>; 2]; 3],
+}
 
-fn kernels_of(ctx: &GpuContext, source: &str, bindings: &[Access]) -> Kernels {
-    let kernel = |epilogue: f64, quantized: bool| {
-        let constants = [
-            ("EPILOGUE", epilogue),
-            ("QUANTIZED", f64::from(u8::from(quantized))),
-        ];
-        Kernel::new(ctx, "linear", source, bindings, &constants)
-    };
-    [0.0, 1.0, 2.0].map(|e| [kernel(e, false), kernel(e, true)])
+impl Kernels {
+    fn new(source: String, bindings: [Access; 5]) -> Self {
+        Self {
+            source,
+            bindings,
+            compiled: Default::default(),
+        }
+    }
+
+    fn get(&self, ctx: &GpuContext, epilogue: u32, quantized: bool) -> &Kernel {
+        self.compiled[epilogue as usize][usize::from(quantized)].get_or_init(|| {
+            let constants = [
+                ("EPILOGUE", f64::from(epilogue)),
+                ("QUANTIZED", f64::from(u8::from(quantized))),
+            ];
+            Kernel::new(ctx, "linear", &self.source, &self.bindings, &constants)
+        })
+    }
 }
 
 pub struct Linear {
@@ -183,12 +199,13 @@ pub enum PackedWeights<'a> {
 }
 
 impl Linear {
-    /// The fastest kernels for the adapter.
-    pub fn new(ctx: &GpuContext) -> Self {
+    /// The fastest kernels on the adapter for a model of `parameters`, their compilation
+    /// included ([`Tile::for_model`]).
+    pub fn new(ctx: &GpuContext, parameters: u64) -> Self {
         if ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
             Self::with_vec4_kernel(ctx, LinearKernel::Subgroup, subgroup_source())
         } else {
-            Self::tiled(ctx, Tile::for_adapter(&ctx.adapter))
+            Self::tiled(ctx, Tile::for_model(&ctx.adapter, parameters))
         }
     }
 
@@ -202,8 +219,8 @@ impl Linear {
         let mut texture_bindings = WEIGHTED_BINDINGS;
         texture_bindings[1] = Access::Texture;
         Self {
-            scalar: kernels_of(ctx, &source(), &WEIGHTED_BINDINGS),
-            vec4: (kind, kernels_of(ctx, &vec4_source, &texture_bindings)),
+            scalar: Kernels::new(source(), WEIGHTED_BINDINGS),
+            vec4: (kind, Kernels::new(vec4_source, texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             no_scales: super::no_scales(ctx),
         }
@@ -272,7 +289,7 @@ impl Linear {
         bias: &wgpu::Buffer,
         output: &wgpu::Buffer,
     ) -> Dispatch {
-        let (index, label) = match epilogue {
+        let (epilogue_code, label) = match epilogue {
             Epilogue::Store => (0, "linear"),
             Epilogue::Gelu => (1, "linear+gelu"),
             Epilogue::Accumulate => (2, "linear+residual"),
@@ -294,7 +311,7 @@ impl Linear {
             kind != LinearKernel::Scalar,
             "linear [{m}, {n}, {k}]: weights not where its {kind:?} kernel reads them"
         );
-        let kernel = &kernels[index][usize::from(int8)];
+        let kernel = kernels.get(ctx, epilogue_code, int8);
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
