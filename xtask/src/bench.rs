@@ -139,7 +139,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
     use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights, Tile};
     let mut kernels = vec![
         ("tiled 8x8", Linear::tiled(ctx, Tile::SMALL)),
-        ("tiled 16x32", Linear::tiled(ctx, Tile::LARGE)),
+        ("tiled 16x16", Linear::tiled(ctx, Tile::LARGE)),
     ];
     let subgroups = Linear::new(ctx, 0);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {

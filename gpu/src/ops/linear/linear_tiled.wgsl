@@ -4,7 +4,7 @@
 // x per row, ROWS x BLOCKS x 16 multiply-adds. tile.rs picks the tile for the adapter and
 // spells out the marked lines per block, row or both, so that every accumulator has
 // a constant index and may stay in a register: 8 x 2 blocks where registers are few (GPUs);
-// 16 x 8 blocks on SwiftShader, where each load costs a loop over the lanes and fewer loads
+// 16 x 4 blocks on SwiftShader, where each load costs a loop over the lanes and fewer loads
 // per multiply-add pay for the spilled accumulators (docs/performance.md).
 
 const ROWS: u32 = $ROWSu;

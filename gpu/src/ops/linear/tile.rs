@@ -13,21 +13,22 @@ pub struct Tile {
 impl Tile {
     /// 8 x 8 outputs, 16 vec4 accumulators: within a GPU thread's registers.
     pub const SMALL: Self = Self { rows: 8, blocks: 2 };
-    /// 16 x 32 outputs, for big models on SwiftShader: there every load is a loop over the
-    /// lanes and the accumulators spill whatever the tile, so the tile with the fewest loads
-    /// per multiply-add wins (1.6x the small tile's speed). Not on llvmpipe, where the small tile
-    /// runs 1.7x faster than this one (docs/performance.md).
+    /// 16 x 16 outputs, for big models on SwiftShader: there every load is a loop over the
+    /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win
+    /// (1.3x the small tile's speed; 16 x 32 was 1.6x but took 2 s a pipeline to compile
+    /// against 0.35 s). Not on llvmpipe, where the small tile runs 1.7x faster than 16 x 32
+    /// (docs/performance.md).
     pub const LARGE: Self = Self {
         rows: 16,
-        blocks: 8,
+        blocks: 4,
     };
     /// Output columns and rows per workgroup.
     pub const WORKGROUP_BLOCK: [u32; 2] = [64, 64];
 
     /// Parameters from which a model takes the large tile on SwiftShader. Its pipelines take
-    /// SwiftShader about 2 s each to compile (6.9 s against 1.3 s for the demo model's first
-    /// pass), which InternImage-T (30 M parameters) pays back in about 4 passes (0.85 s each) and
-    /// the 2 M-parameter demo model never does.
+    /// longer to compile (InternImage-T's build: about 2 s with the small tile, 3 s with this
+    /// one), which InternImage-T (30 M parameters) pays back in its first two passes and the
+    /// 2 M-parameter demo model, whose passes take 0.2 s, hardly ever.
     pub const LARGE_MIN_PARAMETERS: u64 = 10_000_000;
 
     /// The tile for a model of `parameters` on the adapter: the large one on a browser's
