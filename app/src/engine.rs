@@ -169,12 +169,7 @@ impl Engine {
                 )
             }),
             classes: config.num_classes as usize,
-            parameters: config
-                .expected_tensors()
-                .iter()
-                .filter(|(name, _)| !name.contains("running_"))
-                .map(|(_, shape)| shape.iter().product::<usize>())
-                .sum(),
+            parameters: config.parameter_count(),
             dispatches: network.dispatch_count(),
             gflops: network.flops() as f64 / 1e9,
         };

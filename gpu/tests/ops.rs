@@ -118,7 +118,8 @@ dual_test! {
         let ctx = context().await;
         let mut rng = SeededRng::new(24);
         // The tiled kernel with either tile, and the adapter's choice (on llvmpipe the subgroup
-        // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar kernel), and the head's single row.
+        // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar
+        // kernel), and the head's single row.
         for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx, 0)] {
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);

@@ -137,13 +137,14 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
     use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights, Tile};
-    let mut kernels = vec![
-        ("tiled 8x8", Linear::tiled(ctx, Tile::SMALL)),
-        ("tiled 16x16", Linear::tiled(ctx, Tile::LARGE)),
-    ];
+    let tiled = |tile: Tile| {
+        let name = format!("tiled {}x{}", tile.rows, tile.columns());
+        (name, Linear::tiled(ctx, tile))
+    };
+    let mut kernels = vec![tiled(Tile::SMALL), tiled(Tile::LARGE)];
     let subgroups = Linear::new(ctx, 0);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
-        kernels.push(("subgroup", subgroups));
+        kernels.push(("subgroup".to_owned(), subgroups));
     }
     print!("\n{:<18}", "[M, N, K]");
     for (name, _) in &kernels {

@@ -181,6 +181,16 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// Learned parameters: every tensor the model reads but the BatchNorm's running
+    /// statistics.
+    pub fn parameter_count(&self) -> usize {
+        self.expected_tensors()
+            .iter()
+            .filter(|(name, _)| !name.contains("running_"))
+            .map(|(_, shape)| shape.iter().product::<usize>())
+            .sum()
+    }
+
     /// Every tensor the model reads, with its shape, named as in the official state dict
     /// (spec section 5), in that order.
     pub fn expected_tensors(&self) -> Vec<(String, Vec<usize>)> {

@@ -328,16 +328,11 @@ impl InternImage {
         input_size: [u32; 2],
     ) -> Result<Self> {
         config.validate()?;
-        let parameters = config
-            .expected_tensors()
-            .iter()
-            .map(|(_, shape)| shape.iter().product::<usize>() as u64)
-            .sum();
         let kernels = Kernels {
             conv: Conv2d::new(ctx),
             norm: LayerNorm::new(ctx),
             dw: DwConv::new(ctx),
-            linear: Linear::new(ctx, parameters),
+            linear: Linear::new(ctx, config.parameter_count()),
             pool: MeanPool::new(ctx),
             dcn: HashMap::new(),
         };

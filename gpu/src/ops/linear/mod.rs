@@ -201,7 +201,7 @@ pub enum PackedWeights<'a> {
 impl Linear {
     /// The fastest kernels on the adapter for a model of `parameters`, counting the time to
     /// compile them ([`Tile::for_model`]).
-    pub fn new(ctx: &GpuContext, parameters: u64) -> Self {
+    pub fn new(ctx: &GpuContext, parameters: usize) -> Self {
         if ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
             Self::with_vec4_kernel(ctx, LinearKernel::Subgroup, subgroup_source())
         } else {

@@ -29,11 +29,11 @@ impl Tile {
     /// longer to compile (InternImage-T's build: about 2 s with the small tile, 3 s with this
     /// one), which InternImage-T (30 M parameters) pays back in its first two passes and the
     /// 2 M-parameter demo model, whose passes take 0.2 s, hardly ever.
-    pub const LARGE_MIN_PARAMETERS: u64 = 10_000_000;
+    pub const LARGE_MIN_PARAMETERS: usize = 10_000_000;
 
     /// The tile for a model of `parameters` on the adapter: the large one on a browser's
     /// fallback adapter (SwiftShader) for big models, the small one elsewhere.
-    pub fn for_model(adapter: &AdapterSummary, parameters: u64) -> Self {
+    pub fn for_model(adapter: &AdapterSummary, parameters: usize) -> Self {
         if adapter.is_browser_fallback() && parameters >= Self::LARGE_MIN_PARAMETERS {
             Self::LARGE
         } else {
@@ -41,9 +41,14 @@ impl Tile {
         }
     }
 
+    /// Output columns per invocation.
+    pub fn columns(self) -> u32 {
+        4 * self.blocks
+    }
+
     fn workgroup_size(self) -> [u32; 2] {
         let [cols, rows] = Self::WORKGROUP_BLOCK;
-        [cols / (4 * self.blocks), rows / self.rows]
+        [cols / self.columns(), rows / self.rows]
     }
 
     /// `linear_tiled.wgsl` for this tile: each line marked `$EACH_BLOCK`, `$EACH_PAIR` (of
@@ -53,8 +58,10 @@ impl Tile {
     pub fn source(self, template: &str) -> String {
         let [x, y] = self.workgroup_size();
         assert!(
-            self.blocks.is_multiple_of(2) && x * 4 * self.blocks == 64 && y * self.rows == 64,
-            "{self:?} does not tile 64 x 64 with pairs of blocks"
+            self.blocks.is_multiple_of(2)
+                && [x * self.columns(), y * self.rows] == Self::WORKGROUP_BLOCK,
+            "{self:?} does not tile {:?} with pairs of blocks",
+            Self::WORKGROUP_BLOCK
         );
         let template = template
             .replace("$ROWS", &self.rows.to_string())
