@@ -2,7 +2,10 @@
 tools/internimage_reference.py's network from PyTorch's own ops, F.grid_sample for DCNv3) at 224,
 batch 1, f32: the reference `cargo xtask bench model` divides by. Prints one JSON line.
 
-    python3 tools/bench_pytorch.py [--runs 20] [--threads N]
+    python3 tools/bench_pytorch.py [--runs 20] [--threads N] [--device cpu|cuda]
+
+`--device cuda` times the same on a GPU (tools/device/h200-bench.sh), waiting for the device
+after each pass so that a pass is timed whole, as the engine's pass with its read-back is.
 """
 
 import argparse
@@ -21,22 +24,31 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     started = time.perf_counter()
-    weights = {k: torch.from_numpy(v) for k, v in seeded_weights(INTERNIMAGE_T, 1).items()}
-    image = torch.from_numpy(seeded_image(2).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
+    weights = {k: torch.from_numpy(v).to(device) for k, v in seeded_weights(INTERNIMAGE_T, 1).items()}
+    image = torch.from_numpy(seeded_image(2).astype(np.float32)).permute(2, 0, 1)[None].contiguous().to(device)
     build_ms = (time.perf_counter() - started) * 1e3
+
+    def finished():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     times = []
     with torch.inference_mode():
         for run in range(args.runs + 3):
             started = time.perf_counter()
             forward(INTERNIMAGE_T, weights, image)
+            finished()
             if run >= 3:  # warm-up: allocator, oneDNN primitive caches
                 times.append((time.perf_counter() - started) * 1e3)
             elif run == 0:
                 first_ms = (time.perf_counter() - started) * 1e3
-    print(json.dumps({"framework": f"torch {torch.__version__}", "threads": args.threads,
+    print(json.dumps({"framework": f"torch {torch.__version__}", "device": str(device),
+                      "threads": args.threads,
                       "build_ms": build_ms, "first_ms": first_ms,
                       "steady_median_ms": statistics.median(times), "steady_fastest_ms": min(times),
                       "runs": args.runs}))

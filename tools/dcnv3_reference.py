@@ -7,9 +7,13 @@ import torch.nn.functional as F
 
 def sampling_locations(h, w, offsets, scale):
     """(p_x, p_y) [(B,) H,W,G,9,2] in the unpadded map; point k has base (k div 3 - 1, k mod 3 - 1)."""
-    k = torch.arange(9, dtype=offsets.dtype)
+    k = torch.arange(9, dtype=offsets.dtype, device=offsets.device)
     base = torch.stack([torch.div(k, 3, rounding_mode="floor") - 1, k % 3 - 1], dim=-1)  # [9, 2]
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=offsets.dtype), torch.arange(w, dtype=offsets.dtype), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=offsets.dtype, device=offsets.device),
+        torch.arange(w, dtype=offsets.dtype, device=offsets.device),
+        indexing="ij",
+    )
     centre = torch.stack([xs, ys], dim=-1)  # [H,W,2] (x, y)
     return centre[:, :, None, None, :] + scale * (base + offsets)  # broadcasts over a leading batch
 
@@ -31,7 +35,7 @@ def dcnv3_core(x, offsets, logits, scale):
     feature = x.reshape(b, h, w, g, cg).permute(0, 3, 4, 1, 2).reshape(b * g, cg, h, w)
     padded = F.pad(feature, (1, 1, 1, 1))  # [B*G,Cg,H+2,W+2]
     p = sampling_locations(h, w, offsets, scale)  # [B,H,W,G,9,2]
-    size = torch.tensor([w + 2, h + 2], dtype=x.dtype)
+    size = torch.tensor([w + 2, h + 2], dtype=x.dtype, device=x.device)
     grid = (2 * (p + 1) + 1) / size - 1  # padded pixel centre i sits at (2i + 1) / size - 1
     grid = grid.permute(0, 3, 1, 2, 4, 5).reshape(b * g, h * w, 9, 2)
     sampled = F.grid_sample(padded, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -50,10 +50,15 @@ impl AdapterSummary {
         }
     }
 
+    /// A CPU adapter (llvmpipe, SwiftShader): few threads, each cheap to give much work, and
+    /// workgroup barriers dear. A GPU wants the opposite: kernels pick their layout by this.
+    pub fn runs_on_cpu(&self) -> bool {
+        self.device_type == format!("{:?}", wgpu::DeviceType::Cpu)
+    }
+
     /// A browser's fallback adapter, WebGPU on the CPU (SwiftShader in Chromium).
     pub fn is_browser_fallback(&self) -> bool {
-        self.backend == format!("{:?}", wgpu::Backend::BrowserWebGpu)
-            && self.device_type == format!("{:?}", wgpu::DeviceType::Cpu)
+        self.backend == format!("{:?}", wgpu::Backend::BrowserWebGpu) && self.runs_on_cpu()
     }
 }
 

@@ -161,6 +161,11 @@ pub struct ModelBench {
     pub runs: usize,
     /// Empty when the adapter has no timestamp queries.
     pub ops: Vec<OpTime>,
+    /// The whole pass's dispatches in one compute pass between two timestamps, median of
+    /// `runs`: the GPU's time without the host's (encoding, submitting, reading back). None
+    /// without timestamp queries.
+    #[serde(default)]
+    pub gpu_pass_ms: Option<f64>,
     /// The same network with its linear and 3x3 convolution weights int8 (as the served
     /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
     pub int8_steady_median_ms: f64,
@@ -190,10 +195,11 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     let int8_weight_bytes = int8_model.memory().weights;
     drop(int8_model);
     let timer = Timer::new(ctx);
-    let ops = if timer.has_timestamps() {
-        per_op_times(ctx, &timer, &model).await?
+    let (ops, gpu_pass_ms) = if timer.has_timestamps() {
+        let pass_ms = gpu_pass_ms(ctx, &timer, &model, runs).await?;
+        (per_op_times(ctx, &timer, &model).await?, Some(pass_ms))
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     let memory = model.memory();
     Ok(ModelBench {
@@ -207,14 +213,37 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         steady_fastest_ms,
         runs,
         ops,
+        gpu_pass_ms,
         int8_steady_median_ms,
         int8_steady_fastest_ms,
         int8_weight_bytes,
     })
 }
 
+/// The median GPU time of `model`'s dispatches in one compute pass between two timestamps
+/// (`timer` must have them): the pass without the host's part.
+pub async fn gpu_pass_ms(
+    ctx: &GpuContext,
+    timer: &Timer,
+    model: &InternImage,
+    runs: usize,
+) -> Result<f64> {
+    let (pass_ms, _) = timer
+        .time_with(ctx, runs, |encoder, writes| {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("internimage"),
+                timestamp_writes: writes,
+            });
+            for dispatch in model.dispatches() {
+                dispatch.encode(&mut pass);
+            }
+        })
+        .await?;
+    Ok(pass_ms)
+}
+
 /// Median and fastest of `runs` whole passes after [`WARM_UP_RUNS`], wall clock.
-async fn time_steady_passes(
+pub async fn time_steady_passes(
     ctx: &GpuContext,
     model: &InternImage,
     image: &[f32],

@@ -8,7 +8,7 @@ use gpu::check::Comparison;
 use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
-use gpu::ops::layernorm::{self, LayerNorm};
+use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
 use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights, Tile};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
@@ -76,9 +76,11 @@ dual_test! {
 
     async fn layernorm_matches_reference_with_and_without_gelu() {
         let ctx = context().await;
-        let norm = LayerNorm::new(&ctx);
         let mut rng = SeededRng::new(22);
-        for (pixels, channels, gelu) in [(3136, 64, false), (97, 32, true), (1, 512, false), (49, 768, true)] {
+        // Both layouts; for teams, channels that fill them (64, 512), leave lanes idle (40, 320,
+        // 768) and are past what a team holds (4,104: four pixels per invocation instead).
+        for norm in [LayerNorm::with_layout(NormLayout::FourPixels), LayerNorm::with_layout(NormLayout::Teams)] {
+        for (pixels, channels, gelu) in [(3136, 64, false), (97, 40, true), (1, 512, false), (49, 768, true), (196, 320, false), (3, 4104, false)] {
             // An offset mean, as activations have, tests the two-pass variance.
             let input: Vec<f32> = random(&mut rng, pixels * channels).iter().map(|v| 3.0 * v + 5.0).collect();
             let weight = rng.uniform_vec(channels, 0.5, 1.5);
@@ -90,13 +92,14 @@ dual_test! {
             let expected = layernorm::reference(&input, channels, &weight, &bias, f64::from(EPS), gelu);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("layernorm {pixels}x{channels} gelu {gelu}"));
         }
+        }
     }
 
     async fn dwconv_layernorm_gelu_matches_reference() {
         let ctx = context().await;
-        let dw = DwConv::new(&ctx);
         let mut rng = SeededRng::new(23);
-        for (h, w, c) in [(56, 56, 64), (14, 14, 24), (7, 5, 16), (1, 1, 32)] {
+        for dw in [DwConv::with_layout(NormLayout::FourPixels), DwConv::with_layout(NormLayout::Teams)] {
+        for (h, w, c) in [(56, 56, 64), (14, 14, 24), (7, 5, 16), (1, 1, 32), (14, 14, 320), (3, 3, 40)] {
             let input = random(&mut rng, h * w * c);
             let weight = random(&mut rng, c * 9);
             let bias = random(&mut rng, c);
@@ -112,15 +115,16 @@ dual_test! {
             let expected = dwconv::reference(&input, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("dwconv {h}x{w}x{c}"));
         }
+        }
     }
 
     async fn linear_matches_reference_for_every_epilogue() {
         let ctx = context().await;
         let mut rng = SeededRng::new(24);
-        // The tiled kernel with either tile, and the adapter's choice (on llvmpipe the subgroup
+        // The tiled kernel with each tile, and the adapter's choice (on llvmpipe the subgroup
         // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar
         // kernel), and the head's single row.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx, 0)] {
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
@@ -145,7 +149,7 @@ dual_test! {
         let ctx = context().await;
         let mut rng = SeededRng::new(26);
         // K off the 4-row packing, N off the 4-column blocks, and a single row; every kernel.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::new(&ctx, 0)] {
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
         for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
             let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);

@@ -8,6 +8,7 @@ use gpu::buffers::{storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::dispatch::Dispatch;
 use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use gpu::ops::linear::Tile;
 use gpu::profile::{ModelBench, Timer, median};
 use gpu::seeded::SeededRng;
 
@@ -134,14 +135,88 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
     [49, 640, 640],
 ];
 
+/// On a GPU, the GPU tile beside neighbours of it (rows per invocation, workgroups, splits of
+/// K) and the small tile: what `bench linear` and `bench model` compare there.
+fn gpu_tiles() -> Vec<Tile> {
+    let tile = |rows, blocks, workgroup, split| Tile {
+        rows,
+        blocks,
+        workgroup,
+        split,
+    };
+    vec![
+        Tile::SMALL,
+        tile(2, 2, [8, 8], 1),
+        Tile::GPU,
+        tile(2, 2, [8, 4], 8),
+        tile(1, 2, [8, 4], 8),
+        tile(2, 2, [8, 8], 4),
+        tile(1, 2, [8, 2], 16),
+        tile(4, 2, [8, 4], 4),
+    ]
+}
+
+/// InternImage-T's pass with each of [`gpu_tiles`] (f32 and int8 weights): the steady pass,
+/// wall clock, and the whole pass on the GPU, medians of `runs`.
+async fn bench_model_tiles(ctx: &GpuContext, runs: usize) -> Result<serde_json::Value, String> {
+    use gpu::model::quant::Quantized;
+    use gpu::model::{InternImage, ModelConfig, SeededWeights};
+    use gpu::profile::{gpu_pass_ms, time_steady_passes};
+    let config = ModelConfig::internimage_t();
+    let weights = SeededWeights::new(&config, 1);
+    let quantized = Quantized {
+        inner: &weights,
+        keep_offset_and_mask: false,
+    };
+    let image = SeededRng::new(2).uniform_vec(224 * 224 * 3, -2.0, 2.0);
+    let timer = Timer::new(ctx);
+    println!(
+        "\nThe pass by linear tile, medians of {runs} (ms): wall clock (as the steady pass) and GPU"
+    );
+    println!(
+        "  {:<20} {:>9} {:>9} {:>9} {:>9}",
+        "tile", "f32 wall", "f32 GPU", "int8 wall", "int8 GPU"
+    );
+    let mut rows = Vec::new();
+    for tile in gpu_tiles() {
+        let mut times = Vec::new();
+        for source in [&weights as &dyn gpu::model::WeightSource, &quantized] {
+            let model = InternImage::with_tile(ctx, &config, source, [224, 224], tile)
+                .map_err(|e| e.to_string())?;
+            let (wall, _) = time_steady_passes(ctx, &model, &image, runs)
+                .await
+                .map_err(|e| e.to_string())?;
+            let gpu_ms = gpu_pass_ms(ctx, &timer, &model, runs)
+                .await
+                .map_err(|e| e.to_string())?;
+            times.extend([wall, gpu_ms]);
+        }
+        println!(
+            "  {:<20} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            tile.name(),
+            times[0],
+            times[1],
+            times[2],
+            times[3]
+        );
+        rows.push(serde_json::json!({
+            "tile": tile.name(), "f32_wall_ms": times[0], "f32_gpu_ms": times[1],
+            "int8_wall_ms": times[2], "int8_gpu_ms": times[3],
+        }));
+    }
+    Ok(serde_json::Value::Array(rows))
+}
+
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
-    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights, Tile};
-    let tiled = |tile: Tile| {
-        let name = format!("tiled {}x{}", tile.rows, tile.columns());
-        (name, Linear::tiled(ctx, tile))
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights};
+    let tiled = |tile: Tile| (format!("tiled {}", tile.name()), Linear::tiled(ctx, tile));
+    let tiles = if ctx.adapter.runs_on_cpu() {
+        vec![Tile::SMALL, Tile::LARGE]
+    } else {
+        gpu_tiles()
     };
-    let mut kernels = vec![tiled(Tile::SMALL), tiled(Tile::LARGE)];
+    let mut kernels: Vec<_> = tiles.into_iter().map(tiled).collect();
     let subgroups = Linear::new(ctx, 0);
     if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
         kernels.push(("subgroup".to_owned(), subgroups));
@@ -247,6 +322,14 @@ async fn bench_model(
     } else {
         None
     };
+    let tiles = if ctx.adapter.runs_on_cpu() || !Timer::new(ctx).has_timestamps() {
+        None
+    } else {
+        bench_model_tiles(ctx, runs.min(20))
+            .await
+            .inspect_err(|why| println!("the pass by linear tile: not measured ({why})"))
+            .ok()
+    };
     let pytorch = pytorch_reference(runs);
     println!();
     match &pytorch {
@@ -280,6 +363,7 @@ async fn bench_model(
         "native": { "adapter": { "name": a.name, "backend": a.backend, "type": a.device_type, "driver": a.driver },
                     "bench": native },
         "browser": browser,
+        "tiles": tiles,
         "pytorch": pytorch.as_ref().ok(),
     });
     if let Some(folder) = json.parent().filter(|f| !f.as_os_str().is_empty()) {
@@ -292,6 +376,16 @@ async fn bench_model(
     .map_err(|e| format!("{}: {e}", json.display()))?;
     println!("\nJSON: {}", json.display());
     Ok(())
+}
+
+/// Milliseconds to three significant digits or whole: 1,778 ms on a CPU, 2.41 on a GPU.
+fn ms(value: f64) -> String {
+    let decimals = if value < 10.0 {
+        2
+    } else {
+        usize::from(value < 100.0)
+    };
+    format!("{value:.decimals$}")
 }
 
 fn print_model_bench(bench: &ModelBench, runs: usize) {
@@ -309,7 +403,7 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         );
         for r in &bench.ops {
             println!(
-                "  {:<24} {:>6} {:>10.1} {:>6.1}% {:>9.3} {:>9.2} {:>9.1} {:>8.2}",
+                "  {:<24} {:>6} {:>10.2} {:>6.1}% {:>9.3} {:>9.2} {:>9.1} {:>8.2}",
                 r.label,
                 r.count,
                 r.ms,
@@ -323,12 +417,18 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         let gflop: f64 = bench.ops.iter().map(|r| r.gflop).sum();
         let mb: f64 = bench.ops.iter().map(|r| r.mb).sum();
         println!(
-            "  {:<24} {:>6} {total:>10.1} {:>7} {gflop:>9.3} {:>9.2} {mb:>9.1} {:>8.2}",
+            "  {:<24} {:>6} {total:>10.2} {:>7} {gflop:>9.3} {:>9.2} {mb:>9.1} {:>8.2}",
             "sum",
             bench.dispatches,
             "",
             gflop / total * 1e3,
             mb / total
+        );
+    }
+    if let Some(pass_ms) = bench.gpu_pass_ms {
+        println!(
+            "  the whole pass on the GPU (one compute pass between timestamps), median: {} ms",
+            ms(pass_ms)
         );
     }
     println!("  dispatches per pass: {}", bench.dispatches);
@@ -350,15 +450,15 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         bench.first_ms
     );
     println!(
-        "  steady forward pass, median of {runs}: {:.0} ms = {:.2} GFLOP/s, fastest {:.0} ms (wall clock, image upload and logits readback included)",
-        bench.steady_median_ms,
+        "  steady forward pass, median of {runs}: {} ms = {:.2} GFLOP/s, fastest {} ms (wall clock, image upload and logits readback included)",
+        ms(bench.steady_median_ms),
         bench.gflop / bench.steady_median_ms * 1e3,
-        bench.steady_fastest_ms
+        ms(bench.steady_fastest_ms)
     );
     println!(
-        "  the same with int8 linear and 3x3 convolution weights: {:.0} ms, fastest {:.0} ms (weights {:.1} MB)",
-        bench.int8_steady_median_ms,
-        bench.int8_steady_fastest_ms,
+        "  the same with int8 linear and 3x3 convolution weights: {} ms, fastest {} ms (weights {:.1} MB)",
+        ms(bench.int8_steady_median_ms),
+        ms(bench.int8_steady_fastest_ms),
         bench.int8_weight_bytes as f64 / 1e6
     );
 }

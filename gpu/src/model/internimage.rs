@@ -14,7 +14,7 @@ use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
-use crate::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights};
+use crate::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights, Tile};
 use crate::ops::pool::MeanPool;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
@@ -327,12 +327,35 @@ impl InternImage {
         source: &dyn WeightSource,
         input_size: [u32; 2],
     ) -> Result<Self> {
+        let linear = Linear::new(ctx, config.parameter_count());
+        Self::with_linear(ctx, config, source, input_size, linear)
+    }
+
+    /// As [`InternImage::new`], with the tiled linear kernel's `tile` whatever the adapter:
+    /// for the bench, which compares tiles on the whole network.
+    pub fn with_tile(
+        ctx: &GpuContext,
+        config: &ModelConfig,
+        source: &dyn WeightSource,
+        input_size: [u32; 2],
+        tile: Tile,
+    ) -> Result<Self> {
+        Self::with_linear(ctx, config, source, input_size, Linear::tiled(ctx, tile))
+    }
+
+    fn with_linear(
+        ctx: &GpuContext,
+        config: &ModelConfig,
+        source: &dyn WeightSource,
+        input_size: [u32; 2],
+        linear: Linear,
+    ) -> Result<Self> {
         config.validate()?;
         let kernels = Kernels {
             conv: Conv2d::new(ctx),
             norm: LayerNorm::new(ctx),
             dw: DwConv::new(ctx),
-            linear: Linear::new(ctx, config.parameter_count()),
+            linear,
             pool: MeanPool::new(ctx),
             dcn: HashMap::new(),
         };

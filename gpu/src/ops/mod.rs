@@ -8,6 +8,10 @@ pub mod layernorm;
 pub mod linear;
 pub mod pool;
 
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
 use wgpu::util::DeviceExt;
 
 use crate::context::GpuContext;
@@ -45,7 +49,9 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         ("im2col (vec4)", conv2d::im2col_source(4)),
         ("dcnv3", dcnv3::SOURCE.to_owned()),
         ("dwconv", dwconv::source()),
+        ("dwconv (teams)", dwconv::teams_source()),
         ("layernorm", layernorm::source()),
+        ("layernorm (teams)", layernorm::teams_source()),
         ("linear", linear::source()),
         (
             "linear_tiled (small tile)",
@@ -54,6 +60,10 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
         (
             "linear_tiled (large tile)",
             linear::tiled_source(linear::Tile::LARGE),
+        ),
+        (
+            "linear_tiled (GPU tile)",
+            linear::tiled_source(linear::Tile::GPU),
         ),
         ("linear_subgroup", linear::subgroup_source()),
         ("pool", pool::SOURCE.to_owned()),
@@ -70,6 +80,7 @@ pub(crate) enum Access {
 }
 
 /// A compiled kernel: its bind group layout and one pipeline per specialisation.
+#[derive(Clone)]
 pub(crate) struct Kernel {
     pub layout: wgpu::BindGroupLayout,
     pub pipeline: wgpu::ComputePipeline,
@@ -187,6 +198,25 @@ impl Kernel {
             bind_group,
             workgroups,
         }
+    }
+}
+
+/// Kernels compiled at first use, one per key (a specialisation), so that a model compiles
+/// only those its layers bind.
+pub(crate) struct KernelCache<K>(Mutex<HashMap<K, Kernel>>);
+
+impl<K: Eq + Hash> KernelCache<K> {
+    pub fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    /// The kernel of `key`, compiled by `compile` if it is the first time.
+    pub fn get(&self, key: K, compile: impl FnOnce() -> Kernel) -> Kernel {
+        let mut compiled = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        compiled.entry(key).or_insert_with(compile).clone()
     }
 }
 

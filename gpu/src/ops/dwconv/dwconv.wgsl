@@ -8,21 +8,6 @@
 // the picture, and pixels past the right edge, read a clamped cell with a zero factor, so that
 // no lane branches away from the others; only the stores are skipped.
 
-struct Params {
-    height: u32,
-    width: u32,
-    channels: u32, // a multiple of 4
-    eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, C / 4]
-@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;       // [9, C / 4], tap = 3 * ky + kx
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]
-@group(0) @binding(4) var<storage, read> ln_weight: array<vec4<f32>>;    // [C / 4]
-@group(0) @binding(5) var<storage, read> ln_bias: array<vec4<f32>>;      // [C / 4]
-@group(0) @binding(6) var<storage, read_write> output: array<vec4<f32>>; // [H, W, C / 4]
-
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
         @builtin(num_workgroups) grid: vec3<u32>) {

@@ -1,15 +1,26 @@
 //! Depthwise 3x3 convolution + LayerNorm + GELU, fused: the DCNv3 module's `dw_conv` branch
 //! (spec section 3, step 2). Weights repacked from PyTorch's `[C, 1, 3, 3]` to `[9, C]`.
 
-use super::layernorm::{FOUR_PIXELS_WGSL, PIXELS_PER_INVOCATION, four_pixel_grid};
-use super::{Access, GELU_WGSL, Kernel};
+use super::layernorm::{
+    FOUR_PIXELS_WGSL, NormLayout, PIXELS_PER_INVOCATION, TEAMS_WGSL, Team, four_pixel_grid,
+};
+use super::{Access, GELU_WGSL, Kernel, KernelCache};
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 
+const BINDINGS_WGSL: &str = include_str!("bindings.wgsl");
+
 pub fn source() -> String {
     format!(
-        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{}",
+        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{BINDINGS_WGSL}{}",
         include_str!("dwconv.wgsl")
+    )
+}
+
+pub fn teams_source() -> String {
+    format!(
+        "{GELU_WGSL}{TEAMS_WGSL}{BINDINGS_WGSL}{}",
+        include_str!("dwconv_teams.wgsl")
     )
 }
 
@@ -34,7 +45,9 @@ pub fn pack_weight(weight: &[f32], channels: usize) -> Vec<f32> {
 }
 
 pub struct DwConv {
-    kernel: Kernel,
+    layout: NormLayout,
+    /// By team (none: runs of four pixels per invocation).
+    kernels: KernelCache<Option<Team>>,
 }
 
 /// The buffers of one fused depthwise branch, weights packed by [`pack_weight`].
@@ -48,11 +61,16 @@ pub struct DwConvBuffers<'a> {
 }
 
 impl DwConv {
+    /// The layout for the adapter ([`NormLayout::for_adapter`]).
     pub fn new(ctx: &GpuContext) -> Self {
-        let mut storage = [Access::Read; 6];
-        storage[5] = Access::ReadWrite;
+        Self::with_layout(NormLayout::for_adapter(&ctx.adapter))
+    }
+
+    /// `layout` whatever the adapter, so that tests hold both to the reference.
+    pub fn with_layout(layout: NormLayout) -> Self {
         Self {
-            kernel: Kernel::new(ctx, "dwconv", &source(), &storage, &[]),
+            layout,
+            kernels: KernelCache::new(),
         }
     }
 
@@ -75,15 +93,24 @@ impl DwConv {
             channels,
             eps,
         };
-        let buffers = [b.input, b.weight, b.bias, b.ln_weight, b.ln_bias, b.output];
-        self.kernel.bind(
-            ctx,
-            "dwconv+layernorm+gelu",
-            &params,
-            &buffers,
+        let team = Team::for_layout(self.layout, channels);
+        let kernel = self.kernels.get(team, || {
+            let mut storage = [Access::Read; 6];
+            storage[5] = Access::ReadWrite;
+            match team {
+                Some(team) => {
+                    Kernel::new(ctx, "dwconv", &teams_source(), &storage, &team.constants())
+                }
+                None => Kernel::new(ctx, "dwconv", &source(), &storage, &[]),
+            }
+        });
+        let workgroups = match team {
+            Some(team) => team.grid(height * width),
             // Runs of 4 pixels never cross a row.
-            four_pixel_grid(height * width.div_ceil(PIXELS_PER_INVOCATION)),
-        )
+            None => four_pixel_grid(height * width.div_ceil(PIXELS_PER_INVOCATION)),
+        };
+        let buffers = [b.input, b.weight, b.bias, b.ln_weight, b.ln_bias, b.output];
+        kernel.bind(ctx, "dwconv+layernorm+gelu", &params, &buffers, workgroups)
     }
 }
 

@@ -4,21 +4,6 @@
 // variance, then one to write. Four channels per load: on CPU adapters every load is a loop
 // over the SIMD lanes, so its count, not its width, sets the cost.
 
-struct Params {
-    pixels: u32,
-    channels: u32, // a multiple of 4
-    eps: f32,
-    _pad: u32,
-}
-
-override APPLY_GELU: bool = false;
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [P, C / 4]
-@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;       // [C / 4]
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]
-@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [P, C / 4]
-
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
         @builtin(num_workgroups) grid: vec3<u32>) {
@@ -55,11 +40,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (stored.z) { output[p2 + c] = activate(normalised(input[p2 + c], mean.z, inv_std.z, g, b)); }
         if (stored.w) { output[p3 + c] = activate(normalised(input[p3 + c], mean.w, inv_std.w, g, b)); }
     }
-}
-
-fn activate(y: vec4<f32>) -> vec4<f32> {
-    if (APPLY_GELU) {
-        return gelu4(y);
-    }
-    return y;
 }

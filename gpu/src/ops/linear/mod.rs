@@ -53,7 +53,7 @@ pub fn subgroup_source() -> String {
 
 /// Output columns and rows per workgroup, by kernel: the subgroup kernel's 8 lanes of 8
 /// columns x 32 rows; the scalar kernel's 16 x 4 invocations of 4 columns x 8 rows (the tiled
-/// kernel's: [`Tile::WORKGROUP_BLOCK`]).
+/// kernel's: [`Tile::block`]).
 const SUBGROUP_BLOCK: [u32; 2] = [64, 32];
 const SCALAR_BLOCK: [u32; 2] = [64, 32];
 
@@ -297,7 +297,7 @@ impl Linear {
         let kind = self.kernel_for([m, n, k]);
         let (kernels, [block_cols, block_rows]) = match kind {
             LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
-            LinearKernel::Tiled(_) => (&self.vec4.1, Tile::WORKGROUP_BLOCK),
+            LinearKernel::Tiled(tile) => (&self.vec4.1, tile.block()),
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
         let (in_texture, int8) = match weights {

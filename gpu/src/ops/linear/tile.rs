@@ -2,17 +2,25 @@
 
 use crate::context::AdapterSummary;
 
-/// Rows and blocks of 4 columns that one invocation of the tiled kernel computes. A workgroup
-/// always covers [`Tile::WORKGROUP_BLOCK`] outputs.
+/// Rows and blocks of 4 columns that one invocation of the tiled kernel computes, the
+/// invocations of a workgroup with tiles of their own (columns, rows), which cover
+/// [`Tile::block`] outputs, and how many invocations share each tile's K steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tile {
     pub rows: u32,
     pub blocks: u32,
+    pub workgroup: [u32; 2],
+    pub split: u32,
 }
 
 impl Tile {
-    /// 8 x 8 outputs, 16 vec4 accumulators: within a GPU thread's registers.
-    pub const SMALL: Self = Self { rows: 8, blocks: 2 };
+    /// 8 x 8 outputs, 16 vec4 accumulators, for llvmpipe and SwiftShader's small models.
+    pub const SMALL: Self = Self {
+        rows: 8,
+        blocks: 2,
+        workgroup: [8, 8],
+        split: 1,
+    };
     /// 16 x 16 outputs, for big models on SwiftShader: there every load is a loop over the
     /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win
     /// (1.3x the small tile's speed; 16 x 32 was 1.6x but took 2 s a pipeline to compile
@@ -21,9 +29,18 @@ impl Tile {
     pub const LARGE: Self = Self {
         rows: 16,
         blocks: 4,
+        workgroup: [4, 4],
+        split: 1,
     };
-    /// Output columns and rows per workgroup.
-    pub const WORKGROUP_BLOCK: [u32; 2] = [64, 64];
+    /// 2 x 8 outputs, workgroups of 64 x 16: for GPUs, which need many threads in flight
+    /// rather than few loads per multiply-add. InternImage-T's level 3 (49 rows) makes 4
+    /// workgroup rows instead of 1, and 8 times the small tile's threads.
+    pub const GPU: Self = Self {
+        rows: 2,
+        blocks: 2,
+        workgroup: [8, 2],
+        split: 16,
+    };
 
     /// Parameters from which a model takes the large tile on SwiftShader. Its pipelines take
     /// longer to compile (InternImage-T's build: about 2 s with the small tile, 3 s with this
@@ -31,10 +48,13 @@ impl Tile {
     /// 2 M-parameter demo model, whose passes take 0.2 s, hardly ever.
     pub const LARGE_MIN_PARAMETERS: usize = 10_000_000;
 
-    /// The tile for a model of `parameters` on the adapter: the large one on a browser's
-    /// fallback adapter (SwiftShader) for big models, the small one elsewhere.
+    /// The tile for a model of `parameters` on the adapter: on a GPU, [`Tile::GPU`]; on the
+    /// CPU, the large one on a browser's fallback adapter (SwiftShader) for big models, the
+    /// small one elsewhere.
     pub fn for_model(adapter: &AdapterSummary, parameters: usize) -> Self {
-        if adapter.is_browser_fallback() && parameters >= Self::LARGE_MIN_PARAMETERS {
+        if !adapter.runs_on_cpu() {
+            Self::GPU
+        } else if adapter.is_browser_fallback() && parameters >= Self::LARGE_MIN_PARAMETERS {
             Self::LARGE
         } else {
             Self::SMALL
@@ -46,28 +66,66 @@ impl Tile {
         4 * self.blocks
     }
 
-    fn workgroup_size(self) -> [u32; 2] {
-        let [cols, rows] = Self::WORKGROUP_BLOCK;
-        [cols / self.columns(), rows / self.rows]
+    /// Output columns and rows per workgroup.
+    pub fn block(self) -> [u32; 2] {
+        let [x, y] = self.workgroup;
+        [x * self.columns(), y * self.rows]
+    }
+
+    /// What the linear bench calls it: outputs per invocation and per workgroup, and the
+    /// split of K.
+    pub fn name(self) -> String {
+        let [cols, rows] = self.block();
+        let name = format!("{}x{}/{rows}x{cols}", self.rows, self.columns());
+        match self.split {
+            1 => name,
+            split => format!("{name}/k{split}"),
+        }
     }
 
     /// `linear_tiled.wgsl` for this tile: each line marked `$EACH_BLOCK`, `$EACH_PAIR` (of
-    /// blocks), `$EACH_ROW` or `$EACH_ROW_PAIR` spelled out once per block `$b` (`$c` = `$b` +
-    /// 1), row `$r`, or both (`$a`: the accumulator's index, `$r` x blocks + `$b`). Lines marked
-    /// `$AND_EACH_BLOCK` after an `$EACH_ROW` line are spelled out per block within each row.
+    /// blocks), `$EACH_ROW`, `$EACH_ROW_PAIR` or `$EACH_ACC` spelled out once per block `$b`
+    /// (`$c` = `$b` + 1), row `$r`, or both (`$a`: the accumulator's index, `$r` x blocks +
+    /// `$b`). Lines marked `$AND_EACH_BLOCK` after an `$EACH_ROW` line are spelled out per
+    /// block within each row. Lines marked `$SPLIT` are kept only where invocations split K,
+    /// those marked `$NO_SPLIT` only where they do not.
     pub fn source(self, template: &str) -> String {
-        let [x, y] = self.workgroup_size();
+        let [x, y] = self.workgroup;
+        let accumulators = self.rows * self.blocks;
+        let partials = (self.split - 1) * x * y * accumulators;
         assert!(
             self.blocks.is_multiple_of(2)
-                && [x * self.columns(), y * self.rows] == Self::WORKGROUP_BLOCK,
-            "{self:?} does not tile {:?} with pairs of blocks",
-            Self::WORKGROUP_BLOCK
+                && x * y * self.split <= 256
+                && partials * 16 <= 16_384
+                && self.split >= 1,
+            "{self:?}: blocks come in pairs, and WebGPU allows 256 invocations and 16 KiB of \
+             workgroup memory a workgroup"
         );
+        let split = self.split > 1;
+        let template: String = template
+            .lines()
+            .filter_map(|line| {
+                let (indent, rest) = split_indent(line);
+                match (
+                    rest.strip_prefix("$SPLIT "),
+                    rest.strip_prefix("$NO_SPLIT "),
+                ) {
+                    (Some(kept), _) => split.then(|| format!("{indent}{kept}")),
+                    (_, Some(kept)) => (!split).then(|| format!("{indent}{kept}")),
+                    _ => Some(line.to_owned()),
+                }
+            })
+            .map(|line| line + "\n")
+            .collect();
         let template = template
             .replace("$ROWS", &self.rows.to_string())
             .replace("$BLOCKS", &self.blocks.to_string())
-            .replace("$WORKGROUP", &format!("{x}, {y}"))
-            .replace("$ACCUMULATORS", &(self.rows * self.blocks).to_string());
+            .replace("$SPLIT", &self.split.to_string())
+            .replace("$TILES", &(x * y).to_string())
+            .replace("$PARTIALS", &partials.max(1).to_string())
+            .replace("$LIVE", if split { " * live" } else { "" })
+            .replace("$WORKGROUP", &format!("{x}, {y}, {}", self.split))
+            .replace("$ACCUMULATORS", &accumulators.to_string());
         let lines: Vec<(&str, &str)> = template.lines().map(split_indent).collect();
         let (blocks, pairs) = (0..self.blocks, (0..self.blocks).step_by(2));
         let blocks_per_row = self.blocks;
@@ -99,6 +157,10 @@ impl Tile {
                         }
                     }
                 }
+            } else if let Some(statement) = line.strip_prefix("$EACH_ACC ") {
+                for r in 0..self.rows {
+                    out.extend(blocks.clone().map(|b| fill(indent, statement, r, b)));
+                }
             } else if let Some(statement) = line.strip_prefix("$EACH_ROW_PAIR ") {
                 for r in 0..self.rows {
                     for b in pairs.clone() {
@@ -127,13 +189,23 @@ fn split_indent(line: &str) -> (&str, &str) {
 mod tests {
     use super::*;
 
+    fn count_of(source: &str, text: &str) -> u32 {
+        source.matches(text).count() as u32
+    }
+
     #[test]
     fn every_marked_line_is_spelled_out_row_by_row() {
         let template = include_str!("linear_tiled.wgsl");
-        for tile in [Tile::SMALL, Tile::LARGE] {
+        for tile in [Tile::SMALL, Tile::LARGE, Tile::GPU] {
             let source = tile.source(template);
             assert!(!source.contains('$'), "{tile:?}: a marker is left");
-            let count = |text: &str| source.matches(text).count() as u32;
+            let split = tile.split > 1;
+            assert_eq!(source.contains("workgroupBarrier"), split, "{tile:?}");
+            assert_eq!(
+                count_of(&source, "partials[slot + "),
+                2 * tile.rows * tile.blocks * u32::from(split)
+            );
+            let count = |text: &str| count_of(&source, text);
             assert_eq!(count("] += w"), tile.rows * tile.blocks);
             assert_eq!(count("store_row(row0"), tile.rows * tile.blocks / 2);
             assert_eq!(count("= weights(q, col"), tile.blocks);

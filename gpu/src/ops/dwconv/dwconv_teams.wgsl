@@ -1,0 +1,42 @@
+// The depthwise branch (depthwise 3x3 convolution with bias, LayerNorm over channels, GELU) with
+// a team of invocations per pixel (layernorm/teams.wgsl): the GPUs' version of dwconv.wgsl. A
+// lane convolves its channels, keeps them in registers through the norm's two sums, and writes
+// each once.
+
+@compute @workgroup_size(TEAM_WORKGROUP)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
+        @builtin(num_workgroups) grid: vec3<u32>) {
+    let width = params.width;
+    let height = params.height;
+    let pixel = team_pixel(wg, grid, local, height * width);
+    let y = i32(pixel.x / width);
+    let x = i32(pixel.x % width);
+    let lane = local % LANES;
+    let c4_len = params.channels / 4u;
+    var conv: array<vec4<f32>, MAX_VECS>;
+    for (var j = 0u; j < VECS; j++) {
+        let c = j * LANES + lane;
+        if (c < c4_len) {
+            var acc = bias[c];
+            for (var tap = 0; tap < 9; tap++) {
+                let iy = y + tap / 3 - 1;
+                let ix = x + tap % 3 - 1;
+                if (iy >= 0 && iy < i32(height) && ix >= 0 && ix < i32(width)) {
+                    acc += input[(u32(iy) * width + u32(ix)) * c4_len + c] * weight[u32(tap) * c4_len + c];
+                }
+            }
+            conv[j] = acc;
+        }
+    }
+    let stats = team_statistics(&conv, local, c4_len, params.eps);
+    if (pixel.y == 0u) {
+        return;
+    }
+    let base = pixel.x * c4_len;
+    for (var j = 0u; j < VECS; j++) {
+        let c = j * LANES + lane;
+        if (c < c4_len) {
+            output[base + c] = gelu4((conv[j] - stats.x) * stats.y * ln_weight[c] + ln_bias[c]);
+        }
+    }
+}
