@@ -166,6 +166,10 @@ pub struct ModelBench {
     /// without timestamp queries.
     #[serde(default)]
     pub gpu_pass_ms: Option<f64>,
+    /// Recording the pass's dispatches into a command buffer on the host (no submit), median
+    /// of `runs`: the host's share of the steady pass that grows with the dispatch count.
+    #[serde(default)]
+    pub encode_ms: f64,
     /// The same network with its linear and 3x3 convolution weights int8 (as the served
     /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
     pub int8_steady_median_ms: f64,
@@ -214,6 +218,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         runs,
         ops,
         gpu_pass_ms,
+        encode_ms: encode_ms(ctx, &model, runs),
         int8_steady_median_ms,
         int8_steady_fastest_ms,
         int8_weight_bytes,
@@ -240,6 +245,26 @@ pub async fn gpu_pass_ms(
         })
         .await?;
     Ok(pass_ms)
+}
+
+/// The median host time to record `model`'s dispatches in a compute pass and finish the
+/// command buffer, which is then dropped unsubmitted.
+fn encode_ms(ctx: &GpuContext, model: &InternImage, runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = now_ms();
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                for dispatch in model.dispatches() {
+                    dispatch.encode(&mut pass);
+                }
+            }
+            drop(encoder.finish());
+            now_ms() - started
+        })
+        .collect();
+    median(&mut times)
 }
 
 /// Median and fastest of `runs` whole passes after [`WARM_UP_RUNS`], wall clock.

@@ -431,6 +431,10 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
             ms(pass_ms)
         );
     }
+    println!(
+        "  recording the pass's dispatches on the host (no submit), median: {} ms",
+        ms(bench.encode_ms)
+    );
     println!("  dispatches per pass: {}", bench.dispatches);
     println!(
         "  FLOPs per pass:      {:.2} G (2 per multiply-add)",

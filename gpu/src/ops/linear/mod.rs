@@ -3,7 +3,8 @@
 //! allow: where K and N are multiples of 4, `linear_subgroup.wgsl` shares each lane's loads of
 //! x across its subgroup where subgroups are 8 wide (llvmpipe), and elsewhere
 //! `linear_tiled.wgsl` computes a [`Tile`] of outputs per invocation from vec4 loads (8 x 8;
-//! 16 x 16 on SwiftShader); these two read their weights from a texture. Otherwise
+//! 16 x 16 on SwiftShader; 2 x 8 on GPUs, K shared by 16 invocations); these two read their
+//! weights from a texture. Otherwise
 //! `linear.wgsl`, 8 rows x 4 columns from scalar loads of x, weights from a buffer.
 //! [`Linear::upload`] puts weights where their kernel reads them. PyTorch's `[N, K]` weight is
 //! stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias padded alike, so every
