@@ -51,8 +51,9 @@ pub struct Team {
 }
 
 impl Team {
-    /// The team for `channels` (a multiple of 4): as many lanes as there are vec4, up to 64
-    /// and a power of two. None past 4,096 channels, which teams.wgsl does not hold.
+    /// The team for `channels` (a multiple of 4): lanes the largest power of two not above
+    /// its vec4 count, at most 64. None past 4,096 channels, which teams.wgsl does not hold
+    /// (the kernels then take four pixels per invocation).
     pub fn for_channels(channels: u32) -> Option<Self> {
         let c4_len = (channels / 4).max(1);
         let lanes = TEAM_WORKGROUP.min(1 << c4_len.ilog2());
