@@ -235,16 +235,25 @@ pub async fn gpu_pass_ms(
 ) -> Result<f64> {
     let (pass_ms, _) = timer
         .time_with(ctx, runs, |encoder, writes| {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("internimage"),
-                timestamp_writes: writes,
-            });
-            for dispatch in model.dispatches() {
-                dispatch.encode(&mut pass);
-            }
+            record_pass(encoder, model, writes)
         })
         .await?;
     Ok(pass_ms)
+}
+
+/// `model`'s dispatches in one compute pass, with `writes` at its ends.
+fn record_pass(
+    encoder: &mut wgpu::CommandEncoder,
+    model: &InternImage,
+    writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("internimage"),
+        timestamp_writes: writes,
+    });
+    for dispatch in model.dispatches() {
+        dispatch.encode(&mut pass);
+    }
 }
 
 /// The median host time to record `model`'s dispatches in a compute pass and finish the
@@ -254,12 +263,7 @@ fn encode_ms(ctx: &GpuContext, model: &InternImage, runs: usize) -> f64 {
         .map(|_| {
             let started = now_ms();
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                for dispatch in model.dispatches() {
-                    dispatch.encode(&mut pass);
-                }
-            }
+            record_pass(&mut encoder, model, None);
             drop(encoder.finish());
             now_ms() - started
         })

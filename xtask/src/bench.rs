@@ -322,7 +322,7 @@ async fn bench_model(
     } else {
         None
     };
-    let tiles = if ctx.adapter.runs_on_cpu() || !Timer::new(ctx).has_timestamps() {
+    let tiles = if ctx.adapter.runs_on_cpu() || !ctx.adapter.timestamp_queries {
         None
     } else {
         bench_model_tiles(ctx, runs.min(20))

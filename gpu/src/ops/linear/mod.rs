@@ -10,11 +10,10 @@
 //! stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias padded alike, so every
 //! column block is one aligned vec4.
 
-use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, WEIGHTED_BINDINGS};
+use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, KernelCache, WEIGHTED_BINDINGS};
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
-use std::sync::OnceLock;
 
 mod tile;
 pub use tile::Tile;
@@ -105,7 +104,7 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
 struct Kernels {
     source: String,
     bindings: [Access; 5],
-    compiled: [[OnceLock<Kernel>; 2]; 3],
+    compiled: KernelCache<(u32, bool)>,
 }
 
 impl Kernels {
@@ -113,12 +112,12 @@ impl Kernels {
         Self {
             source,
             bindings,
-            compiled: Default::default(),
+            compiled: KernelCache::new(),
         }
     }
 
-    fn get(&self, ctx: &GpuContext, epilogue: u32, quantized: bool) -> &Kernel {
-        self.compiled[epilogue as usize][usize::from(quantized)].get_or_init(|| {
+    fn get(&self, ctx: &GpuContext, epilogue: u32, quantized: bool) -> Kernel {
+        self.compiled.get((epilogue, quantized), || {
             let constants = [
                 ("EPILOGUE", f64::from(epilogue)),
                 ("QUANTIZED", f64::from(u8::from(quantized))),
