@@ -7,6 +7,7 @@ use crate::dispatch::Dispatch;
 use crate::error::Result;
 use crate::model::quant::Quantized;
 use crate::model::{InternImage, ModelConfig, SeededWeights};
+use crate::ops::peak::{Peak, PeakShape};
 use crate::seeded::SeededRng;
 
 const WARM_UP_RUNS: usize = 3;
@@ -170,6 +171,10 @@ pub struct ModelBench {
     /// of `runs`: the host's share of the steady pass that grows with the dispatch count.
     #[serde(default)]
     pub encode_ms: f64,
+    /// The adapter's arithmetic ceiling ([`arithmetic_peak_gflops`]), beside which the ops'
+    /// GFLOP/s read as a fraction of what the adapter can do at all.
+    #[serde(default)]
+    pub peak_gflops: Option<f64>,
     /// The same network with its linear and 3x3 convolution weights int8 (as the served
     /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
     pub int8_steady_median_ms: f64,
@@ -206,6 +211,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         (Vec::new(), None)
     };
     let memory = model.memory();
+    let peak_gflops = arithmetic_peak_gflops(ctx, &timer, runs.min(10)).await?;
     Ok(ModelBench {
         dispatches: model.dispatch_count(),
         gflop: model.flops() as f64 / 1e9,
@@ -219,10 +225,29 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         ops,
         gpu_pass_ms,
         encode_ms: encode_ms(ctx, &model, runs),
+        peak_gflops,
         int8_steady_median_ms,
         int8_steady_fastest_ms,
         int8_weight_bytes,
     })
+}
+
+/// GFLOP/s of the peak probe (`ops::peak`: multiply-adds in registers, no loads), median of
+/// `runs`: the most any kernel can reach on this adapter as its compiler builds WGSL. Without
+/// timestamps, natively the wall clock around submit and wait; in a browser, where nothing
+/// waits, None.
+pub async fn arithmetic_peak_gflops(
+    ctx: &GpuContext,
+    timer: &Timer,
+    runs: usize,
+) -> Result<Option<f64>> {
+    if cfg!(target_arch = "wasm32") && !timer.has_timestamps() {
+        return Ok(None);
+    }
+    let shape = PeakShape::for_adapter(ctx);
+    let (dispatch, _output) = Peak::new(ctx).bind(ctx, shape);
+    let (ms, _) = timer.time(ctx, &dispatch, runs).await?;
+    Ok(Some(shape.flops() as f64 / ms / 1e6))
 }
 
 /// The median GPU time of `model`'s dispatches in one compute pass between two timestamps

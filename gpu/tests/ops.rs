@@ -10,6 +10,7 @@ use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
 use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights, Tile};
+use gpu::ops::peak::{self, Peak, PeakShape};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -183,6 +184,20 @@ dual_test! {
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, channels).await.unwrap();
             Comparison::new(&got, &pool::reference(&input, channels)).assert_within(TOLERANCE, "mean pool");
+        }
+    }
+
+    async fn arithmetic_peak_probe_computes_its_chains() {
+        let ctx = context().await;
+        let peak_op = Peak::new(&ctx);
+        // Few rounds, so that the chains are still far from their fixed point; 130 invocations
+        // leave the last workgroup partly empty.
+        for shape in [PeakShape { invocations: 130, iterations: 16 }, PeakShape { invocations: 64, iterations: 1 }] {
+            let (dispatch, out) = peak_op.bind(&ctx, shape);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, shape.invocations as usize * 4).await.unwrap();
+            // 128 rounds of f32 rounding, each a relative 6e-8.
+            Comparison::new(&got, &peak::reference(shape)).assert_within(1e-5, "peak");
         }
     }
 }

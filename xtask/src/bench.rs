@@ -53,6 +53,14 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         println!(
             "buffer copy bandwidth: {copy_gbps:.2} GB/s (read + write, 64 MiB); empty submit + wait: {overhead:.3} ms"
         );
+        if let Some(peak) = gpu::profile::arithmetic_peak_gflops(&ctx, &timer, runs.min(10))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            println!(
+                "arithmetic ceiling: {peak:.1} GFLOP/s (multiply-adds in registers, no loads: ops::peak)"
+            );
+        }
         match target {
             Target::Dcnv3 => bench_dcnv3(&ctx, &timer, runs, copy_gbps).await,
             Target::Model => bench_model(&ctx, runs, browser, json).await,
@@ -465,6 +473,13 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         ms(bench.int8_steady_fastest_ms),
         bench.int8_weight_bytes as f64 / 1e6
     );
+    if let Some(peak) = bench.peak_gflops {
+        let fastest = bench.gflop / bench.steady_fastest_ms * 1e3;
+        println!(
+            "  the adapter's arithmetic ceiling: {peak:.1} GFLOP/s; the fastest pass ran at {:.0} % of it",
+            100.0 * fastest / peak
+        );
+    }
 }
 
 /// Runs gpu/tests/browser_bench.rs in headless Chromium and reads back the JSON it prints.

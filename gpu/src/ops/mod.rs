@@ -6,6 +6,7 @@ pub mod dcnv3;
 pub mod dwconv;
 pub mod layernorm;
 pub mod linear;
+pub mod peak;
 pub mod pool;
 
 use std::collections::HashMap;
@@ -66,6 +67,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
             linear::tiled_source(linear::Tile::GPU),
         ),
         ("linear_subgroup", linear::subgroup_source()),
+        ("peak", peak::SOURCE.to_owned()),
         ("pool", pool::SOURCE.to_owned()),
     ]
 }
