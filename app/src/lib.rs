@@ -668,7 +668,7 @@ fn ImagePanel(
                                 }).collect_view()}
                             </ol>
                             <p class="hint" data-testid="forward-time">
-                                {format!("Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits read back)", prediction.millis)}
+                                {format!("Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits and every layer's sampling read back)", prediction.millis)}
                             </p>
                         }
                         .into_any(),

@@ -13,3 +13,11 @@ pub mod seeded;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use error::{Error, Result};
+
+/// `mutex` locked. Nothing panics while the engine's locks are held, and a poisoned one still
+/// holds a valid value.
+pub(crate) fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

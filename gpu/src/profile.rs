@@ -14,6 +14,9 @@ const WARM_UP_RUNS: usize = 3;
 /// Times each dispatch is timed for the per-op table (the median is kept): one sample alone
 /// moved by up to 2x on the shared 2-core machine, where another tenant can take a core.
 pub const PER_OP_RUNS: usize = 5;
+/// Runs of the app's path (every layer's sampling read back), fewer than the plain pass's:
+/// in the browser on the CPU each takes seconds.
+pub const EXPLORE_RUNS: usize = 10;
 
 /// Milliseconds from an arbitrary origin.
 pub fn now_ms() -> f64 {
@@ -160,6 +163,13 @@ pub struct ModelBench {
     /// The fastest of those passes: on a shared machine, the least disturbed.
     pub steady_fastest_ms: f64,
     pub runs: usize,
+    /// What the app does for each image: the pass with every DCNv3 layer's sampling read back
+    /// too ([`InternImage::run_with_all_sampling`]), median and fastest of up to
+    /// [`EXPLORE_RUNS`], wall clock.
+    #[serde(default)]
+    pub explore_median_ms: f64,
+    #[serde(default)]
+    pub explore_fastest_ms: f64,
     /// Empty when the adapter has no timestamp queries.
     pub ops: Vec<OpTime>,
     /// The whole pass's dispatches in one compute pass between two timestamps, median of
@@ -168,7 +178,8 @@ pub struct ModelBench {
     #[serde(default)]
     pub gpu_pass_ms: Option<f64>,
     /// Recording the pass's dispatches into a command buffer on the host (no submit), median
-    /// of `runs`: the host's share of the steady pass that grows with the dispatch count.
+    /// of `runs`: host time that grows with the dispatch count, which [`InternImage::run`]
+    /// spends while the GPU runs the previous pass rather than before submitting its own.
     #[serde(default)]
     pub encode_ms: f64,
     /// The adapter's arithmetic ceiling ([`arithmetic_peak_gflops`]), beside which the ops'
@@ -194,6 +205,10 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     let first_ms = now_ms() - started;
     let (steady_median_ms, steady_fastest_ms) =
         time_steady_passes(ctx, &model, &image, runs).await?;
+    let (explore_median_ms, explore_fastest_ms) = time_runs(runs.min(EXPLORE_RUNS), async || {
+        model.run_with_all_sampling(ctx, &image).await.map(drop)
+    })
+    .await?;
     let quantized = Quantized {
         inner: &weights,
         keep_offset_and_mask: false,
@@ -222,6 +237,8 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         steady_median_ms,
         steady_fastest_ms,
         runs,
+        explore_median_ms,
+        explore_fastest_ms,
         ops,
         gpu_pass_ms,
         encode_ms: encode_ms(ctx, &model, runs),
@@ -303,13 +320,18 @@ pub async fn time_steady_passes(
     image: &[f32],
     runs: usize,
 ) -> Result<(f64, f64)> {
+    time_runs(runs, async || model.run(ctx, image).await.map(drop)).await
+}
+
+/// Median and fastest of `runs` runs of `run` after [`WARM_UP_RUNS`], wall clock.
+async fn time_runs(runs: usize, run: impl AsyncFn() -> Result<()>) -> Result<(f64, f64)> {
     for _ in 0..WARM_UP_RUNS {
-        model.run(ctx, image).await?;
+        run().await?;
     }
     let mut times = Vec::new();
     for _ in 0..runs {
         let started = now_ms();
-        model.run(ctx, image).await?;
+        run().await?;
         times.push(now_ms() - started);
     }
     let fastest = times.iter().copied().fold(f64::INFINITY, f64::min);

@@ -76,6 +76,32 @@ dual_test! {
         assert!(model.run_with_sampling(&ctx, &case.image, &[5]).await.is_err());
     }
 
+    async fn each_run_reads_its_own_image_through_passes_and_buffers_made_ahead() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let weights = SeededWeights::new(&case.config, case.weight_seed);
+        let model = InternImage::new(&ctx, &case.config, &weights, [224, 224]).unwrap();
+        let other: Vec<f32> = case.image.iter().rev().copied().collect();
+        // The first run records its own pass; each later one submits the pass its predecessor
+        // recorded, and the image of its own.
+        let mut logits = Vec::new();
+        for image in [&case.image, &other, &case.image, &other] {
+            logits.push(model.run(&ctx, image).await.unwrap());
+        }
+        assert_ne!(logits[0], logits[1]);
+        assert_eq!(logits[0], logits[2]);
+        assert_eq!(logits[1], logits[3]);
+        Comparison::new(&logits[2], &case.logits).assert_within(LOGITS_TOLERANCE, "third run");
+        let (explored, records) = model.run_with_sampling(&ctx, &other, &[0]).await.unwrap();
+        assert_eq!(explored, logits[1], "a pass recorded on the spot gives the same logits");
+        // The sampling buffers, made at a layer's first exploration, serve every later one.
+        let (_, of_the_first_image) = model.run_with_sampling(&ctx, &case.image, &[0]).await.unwrap();
+        assert_ne!(of_the_first_image, records);
+        assert_eq!(model.run_with_sampling(&ctx, &other, &[0]).await.unwrap().1, records);
+        assert!(model.run(&ctx, &other[1..]).await.is_err(), "a wrong-sized image is refused");
+        assert_eq!(model.run(&ctx, &case.image).await.unwrap(), logits[0]);
+    }
+
     async fn int8_weights_keep_the_logits_of_f32() {
         let ctx = context().await;
         let case = model_case("tiny");

@@ -440,7 +440,7 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         );
     }
     println!(
-        "  recording the pass's dispatches on the host (no submit), median: {} ms",
+        "  recording the pass's dispatches on the host (no submit), median: {} ms (done ahead, while the GPU runs the pass before)",
         ms(bench.encode_ms)
     );
     println!("  dispatches per pass: {}", bench.dispatches);
@@ -466,6 +466,12 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         ms(bench.steady_median_ms),
         bench.gflop / bench.steady_median_ms * 1e3,
         ms(bench.steady_fastest_ms)
+    );
+    println!(
+        "  the app's path (the pass and every DCNv3 layer's sampling read back), median of {}: {} ms, fastest {} ms",
+        runs.min(gpu::profile::EXPLORE_RUNS),
+        ms(bench.explore_median_ms),
+        ms(bench.explore_fastest_ms)
     );
     println!(
         "  the same with int8 linear and 3x3 convolution weights: {} ms, fastest {} ms (weights {:.1} MB)",
