@@ -1,6 +1,8 @@
 //! Timing the forward pass and its dispatches, natively and in the browser: the clock of
 //! `cargo xtask bench model` and of its browser twin (gpu/tests/browser_bench.rs).
 
+use std::collections::HashMap;
+
 use crate::buffers::read_bytes;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
@@ -17,6 +19,8 @@ pub const PER_OP_RUNS: usize = 5;
 /// Runs of the app's path (every layer's sampling read back), fewer than the plain pass's:
 /// in the browser on the CPU each takes seconds.
 pub const EXPLORE_RUNS: usize = 10;
+/// Runs of the arithmetic probe: each is a second's work at most, and the probe barely varies.
+const PEAK_RUNS: usize = 10;
 
 /// Milliseconds from an arbitrary origin.
 pub fn now_ms() -> f64 {
@@ -226,7 +230,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         (Vec::new(), None)
     };
     let memory = model.memory();
-    let peak_gflops = arithmetic_peak_gflops(ctx, &timer, runs.min(10)).await?;
+    let peak_gflops = arithmetic_peak_gflops(ctx, &timer).await?;
     Ok(ModelBench {
         dispatches: model.dispatch_count(),
         gflop: model.flops() as f64 / 1e9,
@@ -250,20 +254,16 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
 }
 
 /// GFLOP/s of the peak probe (`ops::peak`: multiply-adds in registers, no loads), median of
-/// `runs`: the most any kernel can reach on this adapter as its compiler builds WGSL. Without
-/// timestamps, natively the wall clock around submit and wait; in a browser, where nothing
-/// waits, None.
-pub async fn arithmetic_peak_gflops(
-    ctx: &GpuContext,
-    timer: &Timer,
-    runs: usize,
-) -> Result<Option<f64>> {
+/// `PEAK_RUNS`: the most any kernel can reach on this adapter as its compiler builds WGSL.
+/// Without timestamps, natively the wall clock around submit and wait; in a browser, where
+/// nothing waits, None.
+pub async fn arithmetic_peak_gflops(ctx: &GpuContext, timer: &Timer) -> Result<Option<f64>> {
     if cfg!(target_arch = "wasm32") && !timer.has_timestamps() {
         return Ok(None);
     }
     let shape = PeakShape::for_adapter(ctx);
     let (dispatch, _output) = Peak::new(ctx).bind(ctx, shape);
-    let (ms, _) = timer.time(ctx, &dispatch, runs).await?;
+    let (ms, _) = timer.time(ctx, &dispatch, PEAK_RUNS).await?;
     Ok(Some(shape.flops() as f64 / ms / 1e6))
 }
 
@@ -277,25 +277,10 @@ pub async fn gpu_pass_ms(
 ) -> Result<f64> {
     let (pass_ms, _) = timer
         .time_with(ctx, runs, |encoder, writes| {
-            record_pass(encoder, model, writes)
+            model.encode_pass(encoder, &HashMap::new(), writes)
         })
         .await?;
     Ok(pass_ms)
-}
-
-/// `model`'s dispatches in one compute pass, with `writes` at its ends.
-fn record_pass(
-    encoder: &mut wgpu::CommandEncoder,
-    model: &InternImage,
-    writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
-) {
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some("internimage"),
-        timestamp_writes: writes,
-    });
-    for dispatch in model.dispatches() {
-        dispatch.encode(&mut pass);
-    }
 }
 
 /// The median host time to record `model`'s dispatches in a compute pass and finish the
@@ -305,7 +290,7 @@ fn encode_ms(ctx: &GpuContext, model: &InternImage, runs: usize) -> f64 {
         .map(|_| {
             let started = now_ms();
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            record_pass(&mut encoder, model, None);
+            model.encode_pass(&mut encoder, &HashMap::new(), None);
             drop(encoder.finish());
             now_ms() - started
         })

@@ -53,10 +53,15 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         println!(
             "buffer copy bandwidth: {copy_gbps:.2} GB/s (read + write, 64 MiB); empty submit + wait: {overhead:.3} ms"
         );
-        if let Some(peak) = gpu::profile::arithmetic_peak_gflops(&ctx, &timer, runs.min(10))
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        // `bench model` measures it with the model, natively and in the browser, and prints it
+        // there.
+        let peak = match target {
+            Target::Model => None,
+            Target::Dcnv3 | Target::Linear => gpu::profile::arithmetic_peak_gflops(&ctx, &timer)
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        if let Some(peak) = peak {
             println!(
                 "arithmetic ceiling: {peak:.1} GFLOP/s (multiply-adds in registers, no loads: ops::peak)"
             );

@@ -774,6 +774,23 @@ impl InternImage {
         ))
     }
 
+    /// The pass's dispatches in one compute pass, with `substitutes` for some of them and
+    /// `writes` at its ends: what a run submits, and what the bench times.
+    pub(crate) fn encode_pass(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        substitutes: &HashMap<usize, Dispatch>,
+        writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+    ) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("internimage"),
+            timestamp_writes: writes,
+        });
+        for (i, dispatch) in self.plan.iter().enumerate() {
+            substitutes.get(&i).unwrap_or(dispatch).encode(&mut pass);
+        }
+    }
+
     /// Checks `image` and queues its upload, which runs before the next submitted work.
     fn upload_image(&self, ctx: &GpuContext, image: &[f32]) -> Result<()> {
         let [h, w] = self.input_size;
@@ -798,15 +815,7 @@ impl InternImage {
         also: &[(&wgpu::Buffer, u64)],
     ) -> Prepared {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("internimage"),
-                timestamp_writes: None,
-            });
-            for (i, dispatch) in self.plan.iter().enumerate() {
-                substitutes.get(&i).unwrap_or(dispatch).encode(&mut pass);
-            }
-        }
+        self.encode_pass(&mut encoder, substitutes, None);
         let logits = (&self.logits, 4 * u64::from(self.config.num_classes));
         let sources: Vec<_> = std::iter::once(logits)
             .chain(also.iter().copied())

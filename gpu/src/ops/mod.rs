@@ -214,11 +214,10 @@ impl<K: Eq + Hash> KernelCache<K> {
 
     /// The kernel of `key`, compiled by `compile` if it is the first time.
     pub fn get(&self, key: K, compile: impl FnOnce() -> Kernel) -> Kernel {
-        let mut compiled = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        compiled.entry(key).or_insert_with(compile).clone()
+        crate::locked(&self.0)
+            .entry(key)
+            .or_insert_with(compile)
+            .clone()
     }
 }
 
