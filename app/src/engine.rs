@@ -22,6 +22,8 @@ pub struct AdapterView {
     pub device_type: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
+    /// How the DCNv3 kernel reads its input here.
+    pub dcnv3_read: &'static str,
 }
 
 /// One row of the DCNv3 self-check table.
@@ -127,6 +129,10 @@ impl Engine {
             device_type: a.device_type.clone(),
             timestamp_queries: a.timestamp_queries,
             shader_f16: a.shader_f16,
+            dcnv3_read: match dcnv3::Dcnv3Read::for_adapter(a) {
+                dcnv3::Dcnv3Read::Gather => "its 4 corners, gathered from a buffer",
+                dcnv3::Dcnv3Read::Filtered => "one filtered texture sample",
+            },
         }
     }
 

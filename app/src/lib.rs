@@ -468,6 +468,7 @@ fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
                     <dt>"Type"</dt><dd>{adapter.device_type}</dd>
                     <dt>"Timestamp queries"</dt><dd>{yes_no(adapter.timestamp_queries)}</dd>
                     <dt>"shader-f16"</dt><dd>{yes_no(adapter.shader_f16)}</dd>
+                    <dt>"DCNv3 reads a location by"</dt><dd>{adapter.dcnv3_read}</dd>
                 </dl>
             </section>
         }

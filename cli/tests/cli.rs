@@ -41,7 +41,11 @@ fn classifies_an_image_and_dumps_sampling_data() {
     ]);
     assert!(ok, "{out}");
     assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 3, "{out}");
-    assert!(out.contains("67 dispatches"), "{out}");
+    // 67, and on CPU adapters one more per DCNv3 layer (its input laid out as planes).
+    assert!(
+        out.contains("67 dispatches") || out.contains("72 dispatches"),
+        "{out}"
+    );
     let bytes = std::fs::read(&dump).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("logits").unwrap().shape(), [10]);

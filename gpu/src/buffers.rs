@@ -157,6 +157,11 @@ impl StagingPool {
         locked(&self.0).push(buffer);
     }
 
+    /// GPU memory the kept buffers hold.
+    pub fn kept_bytes(&self) -> u64 {
+        locked(&self.0).iter().map(wgpu::Buffer::size).sum()
+    }
+
     fn create(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
         ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),

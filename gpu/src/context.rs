@@ -20,6 +20,8 @@ pub struct AdapterSummary {
     pub driver: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
+    /// Whether `Rgba32Float` textures can be sampled with linear filtering.
+    pub float32_filterable: bool,
     /// The subgroup width when the adapter has subgroup operations and a single width.
     pub subgroup_size: Option<u32>,
 }
@@ -44,6 +46,7 @@ impl AdapterSummary {
                 .join(" "),
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            float32_filterable: features.contains(wgpu::Features::FLOAT32_FILTERABLE),
             subgroup_size: (features.contains(wgpu::Features::SUBGROUP)
                 && info.subgroup_min_size == info.subgroup_max_size)
                 .then_some(info.subgroup_min_size),
@@ -64,6 +67,7 @@ impl AdapterSummary {
 
 /// Features the engine uses when present and does without otherwise.
 const OPTIONAL_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::FLOAT32_FILTERABLE)
     .union(wgpu::Features::SHADER_F16)
     .union(wgpu::Features::SUBGROUP);
 

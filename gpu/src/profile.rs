@@ -158,6 +158,9 @@ pub struct ModelBench {
     pub gflop: f64,
     pub weight_bytes: u64,
     pub activation_bytes: u64,
+    /// Sampling and staging buffers held after the app's path ([`crate::model::Memory::readback`]).
+    #[serde(default)]
+    pub readback_bytes: u64,
     /// Weights generated, checked, packed and uploaded; pipelines created.
     pub build_ms: f64,
     /// The first pass, with the driver's shader compilation.
@@ -236,6 +239,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         gflop: model.flops() as f64 / 1e9,
         weight_bytes: memory.weights,
         activation_bytes: memory.activations,
+        readback_bytes: memory.readback,
         build_ms,
         first_ms,
         steady_median_ms,

@@ -5,7 +5,7 @@ mod common;
 use common::context;
 use common::{dcnv3_cases, dcnv3_inputs};
 use gpu::check::Comparison;
-use gpu::ops::dcnv3::{self, Dcnv3Shape, reference};
+use gpu::ops::dcnv3::{self, Dcnv3Read, Dcnv3Shape, reference};
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -16,30 +16,35 @@ const KERNEL_TOLERANCE: f64 = 1e-5;
 dual_test! {
     async fn dcnv3_kernel_matches_pytorch_fixtures() {
         let ctx = context().await;
-        for case in dcnv3_cases() {
-            let result = dcnv3::run_once(
-                &ctx, &case.shape, &case.input, &case.offsets, &case.mask_logits, true,
-            )
-            .await
-            .expect("kernel runs");
-            let out = Comparison::new(&result.output, &case.expected_output);
-            out.assert_within(KERNEL_TOLERANCE, &format!("{} output", case.name));
-            Comparison::new(&result.sampling.unwrap(), &case.expected_sampling)
-                .assert_within(KERNEL_TOLERANCE, &format!("{} sampling", case.name));
+        for read in Dcnv3Read::all_for(&ctx.adapter) {
+            for case in dcnv3_cases() {
+                let result = dcnv3::run_once_reading(
+                    &ctx, read, &case.shape, &case.input, &case.offsets, &case.mask_logits, true,
+                )
+                .await
+                .expect("kernel runs");
+                let out = Comparison::new(&result.output, &case.expected_output);
+                out.assert_within(KERNEL_TOLERANCE, &format!("{read:?}: {} output", case.name));
+                Comparison::new(&result.sampling.unwrap(), &case.expected_sampling)
+                    .assert_within(KERNEL_TOLERANCE, &format!("{read:?}: {} sampling", case.name));
+            }
         }
     }
 
     async fn dcnv3_kernel_matches_reference_at_internimage_t_levels() {
         let ctx = context().await;
-        for (level, shape) in dcnv3::internimage_t_shapes().iter().enumerate() {
-            let (input, offsets, logits) = dcnv3_inputs(shape, 100 + level as u64, 3.0, 3.0);
-            let result = dcnv3::run_once(&ctx, shape, &input, &offsets, &logits, false)
-                .await
-                .expect("kernel runs");
-            assert!(result.sampling.is_none());
-            let (expected, _) = reference::dcnv3(shape, &input, &offsets, &logits);
-            Comparison::new(&result.output, &expected)
-                .assert_within(KERNEL_TOLERANCE, &format!("level {level} {shape:?}"));
+        for read in Dcnv3Read::all_for(&ctx.adapter) {
+            for (level, shape) in dcnv3::internimage_t_shapes().iter().enumerate() {
+                let (input, offsets, logits) = dcnv3_inputs(shape, 100 + level as u64, 3.0, 3.0);
+                let result =
+                    dcnv3::run_once_reading(&ctx, read, shape, &input, &offsets, &logits, false)
+                        .await
+                        .expect("kernel runs");
+                assert!(result.sampling.is_none());
+                let (expected, _) = reference::dcnv3(shape, &input, &offsets, &logits);
+                Comparison::new(&result.output, &expected)
+                    .assert_within(KERNEL_TOLERANCE, &format!("{read:?}: level {level} {shape:?}"));
+            }
         }
     }
 

@@ -17,6 +17,8 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 /// f32 on the GPU against float64 PyTorch, through 30 blocks: the bound on logits.
 const LOGITS_TOLERANCE: f64 = 1e-4;
 const LEVEL_TOLERANCE: f64 = 1e-4;
+/// The same pass with and without the sampling written: the same sums up to their order.
+const SAME_PASS_TOLERANCE: f64 = 1e-6;
 
 async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) {
     let weights = SeededWeights::new(&case.config, case.weight_seed);
@@ -59,7 +61,10 @@ dual_test! {
         let (plain, _) = (model.run(&ctx, &case.image).await.unwrap(), ());
         let chosen = [0, 4];
         let (logits, records) = model.run_with_sampling(&ctx, &case.image, &chosen).await.unwrap();
-        assert_eq!(logits, plain, "reading sampling data must not change the result");
+        // The kernel that also writes the sampling is another pipeline, which the driver may
+        // compile with its sums associated otherwise (llvmpipe does, for the filtered read).
+        Comparison::new(&logits, &plain)
+            .assert_within(SAME_PASS_TOLERANCE, "reading sampling data must not change the result");
         for (&index, records) in chosen.iter().zip(&records) {
             let layer = &layers[index];
             assert_eq!(records.len(), layer.shape.sampling_len());
@@ -93,11 +98,16 @@ dual_test! {
         assert_eq!(logits[1], logits[3]);
         Comparison::new(&logits[2], &case.logits).assert_within(LOGITS_TOLERANCE, "third run");
         let (explored, records) = model.run_with_sampling(&ctx, &other, &[0]).await.unwrap();
-        assert_eq!(explored, logits[1], "a pass recorded on the spot gives the same logits");
+        Comparison::new(&explored, &logits[1])
+            .assert_within(SAME_PASS_TOLERANCE, "a pass recorded on the spot gives the same logits");
         // The sampling buffers, made at a layer's first exploration, serve every later one.
         let (_, of_the_first_image) = model.run_with_sampling(&ctx, &case.image, &[0]).await.unwrap();
         assert_ne!(of_the_first_image, records);
         assert_eq!(model.run_with_sampling(&ctx, &other, &[0]).await.unwrap().1, records);
+        // They, and the staging buffers kept for the next readback, count as memory held.
+        let sampling_bytes = 4 * model.dcn_layers()[0].shape.sampling_len() as u64;
+        let readback = model.memory().readback;
+        assert!(readback >= 2 * sampling_bytes, "readback {readback} B for {sampling_bytes} B of sampling");
         assert!(model.run(&ctx, &other[1..]).await.is_err(), "a wrong-sized image is refused");
         assert_eq!(model.run(&ctx, &case.image).await.unwrap(), logits[0]);
     }

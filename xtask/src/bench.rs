@@ -6,8 +6,7 @@ use std::time::Instant;
 use gpu::GpuContext;
 use gpu::buffers::{storage_from, storage_zeroed};
 use gpu::check::Comparison;
-use gpu::dispatch::Dispatch;
-use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Dispatches, Dcnv3Read, Dcnv3Shape};
 use gpu::ops::linear::Tile;
 use gpu::profile::{ModelBench, Timer, median};
 use gpu::seeded::SeededRng;
@@ -29,6 +28,12 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         println!(
             "adapter: {} ({}, {}, {})",
             a.name, a.backend, a.device_type, a.driver
+        );
+        println!(
+            "features: shader-f16 {}, subgroups {}",
+            if a.shader_f16 { "yes" } else { "no" },
+            a.subgroup_size
+                .map_or("no".to_owned(), |width| format!("{width} wide"))
         );
         let timer = Timer::new(&ctx);
         println!(
@@ -80,10 +85,21 @@ async fn bench_dcnv3(
     runs: usize,
     copy_gbps: f64,
 ) -> Result<(), String> {
+    let read = Dcnv3Read::for_adapter(&ctx.adapter);
     println!(
-        "\n{:<22} {:>10} {:>9} {:>9} {:>10} {:>9} {:>10} {:>8} {:>10}",
+        "\nDCNv3 reads its input by {}",
+        match read {
+            Dcnv3Read::Gather => "gathering each location's 4 corners from a storage buffer",
+            Dcnv3Read::Filtered =>
+                "one filtered texture sample a location, from planes laid out by a dispatch \
+                 of their own: timed with the kernel, and alone in `planes ms`",
+        }
+    );
+    println!(
+        "{:<22} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9} {:>10} {:>8} {:>10}",
         "DCNv3 shape",
         "median ms",
+        "planes ms",
         "wall ms",
         "MFLOP",
         "GFLOP/s",
@@ -96,16 +112,34 @@ async fn bench_dcnv3(
         let comparison = dcnv3::check_against_reference(ctx, shape, level as u64 + 1)
             .await
             .map_err(|e| e.to_string())?;
-        let dispatch = dcnv3_dispatch(ctx, shape)?;
+        let dispatches = dcnv3_dispatches(ctx, shape)?;
         let (gpu_ms, wall_ms) = timer
-            .time(ctx, &dispatch, runs)
+            .time_with(ctx, runs, |encoder, writes| {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("dcnv3"),
+                    timestamp_writes: writes,
+                });
+                for dispatch in dispatches.in_order() {
+                    dispatch.encode(&mut pass);
+                }
+            })
             .await
             .map_err(|e| e.to_string())?;
+        let planes_ms = match &dispatches.layout {
+            Some(layout) => {
+                let (ms, _) = timer
+                    .time(ctx, layout, runs)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                format!("{ms:.3}")
+            }
+            None => "-".to_owned(),
+        };
         let flops = shape.flops() as f64;
         let bytes = shape.min_bytes() as f64;
         let floor_ms = bytes / (copy_gbps * 1e9) * 1e3;
         println!(
-            "{:<22} {:>10.3} {:>9.3} {:>9.2} {:>10.2} {:>9.2} {:>10.2} {:>8.1} {:>10.2e}",
+            "{:<22} {:>10.3} {:>9} {:>9.3} {:>9.2} {:>10.2} {:>9.2} {:>10.2} {:>8.1} {:>10.2e}",
             format!(
                 "{}x{}x{} G{}",
                 shape.height,
@@ -114,6 +148,7 @@ async fn bench_dcnv3(
                 shape.groups
             ),
             gpu_ms,
+            planes_ms,
             wall_ms,
             flops / 1e6,
             flops / gpu_ms / 1e6,
@@ -454,9 +489,10 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         bench.gflop
     );
     println!(
-        "  GPU memory held:     weights {:.1} MB, activations {:.1} MB",
+        "  GPU memory held:     weights {:.1} MB, activations {:.1} MB, readback {:.1} MB (every layer's sampling and the staging buffers, once the app's path ran)",
         bench.weight_bytes as f64 / 1e6,
-        bench.activation_bytes as f64 / 1e6
+        bench.activation_bytes as f64 / 1e6,
+        bench.readback_bytes as f64 / 1e6
     );
     println!(
         "  build (weights generated, checked, packed, uploaded; pipelines created): {:.0} ms",
@@ -550,22 +586,24 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-fn dcnv3_dispatch(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dispatch, String> {
+/// A DCNv3 layer's dispatches on seeded inputs, with the adapter's read.
+fn dcnv3_dispatches(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dcnv3Dispatches, String> {
     let mut rng = SeededRng::new(7);
     let input = storage_from(ctx, "input", &rng.uniform_vec(shape.input_len(), -1.0, 1.0));
     let offsets = rng.uniform_vec(shape.offset_len(), -3.0, 3.0);
     let mask = rng.uniform_vec(shape.mask_len(), -3.0, 3.0);
     let points = storage_from(ctx, "points", &shape.pack_points(&offsets, &mask));
     let output = storage_zeroed(ctx, "output", shape.input_len());
+    let kernel = Dcnv3::new(ctx, shape.group_channels);
+    let planes = kernel.planes(ctx, shape).map_err(|e| e.to_string())?;
     let buffers = Dcnv3Buffers {
         input: &input,
+        planes: planes.as_ref(),
         points: &points,
         output: &output,
         sampling: None,
     };
-    Dcnv3::new(ctx, shape.group_channels)
-        .bind(ctx, shape, &buffers)
-        .map_err(|e| e.to_string())
+    kernel.bind(ctx, shape, &buffers).map_err(|e| e.to_string())
 }
 
 /// Achieved GB/s (bytes read plus written) of a 64 MiB buffer-to-buffer copy: the practical

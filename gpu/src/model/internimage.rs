@@ -13,7 +13,7 @@ use crate::dispatch::{Dispatch, Work};
 use crate::error::{Error, Result};
 use crate::locked;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
-use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape};
+use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape, Planes};
 use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
 use crate::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights, Tile};
@@ -29,6 +29,8 @@ pub struct DcnLayer {
     pub stride: u32,
     plan_index: usize,
     buffers: [wgpu::Buffer; 3], // input, points (offsets and mask logits), output
+    /// The input as the kernel samples it, where it reads through planes; shared by the level.
+    planes: Option<Planes>,
 }
 
 /// The compiled kernels, shared by every layer.
@@ -70,6 +72,9 @@ pub struct InternImage {
 pub struct Memory {
     pub weights: u64,
     pub activations: u64,
+    /// What reading results back holds: the sampling buffers of the layers explored so far
+    /// and the staging buffers kept for the next readback.
+    pub readback: u64,
 }
 
 /// Builds the plan: uploads weights and records one dispatch per op.
@@ -475,6 +480,22 @@ impl InternImage {
                 config.groups[level],
                 config.mlp_hidden(level),
             );
+            let shape = Dcnv3Shape {
+                height: h,
+                width: w,
+                groups: g,
+                group_channels: c / g,
+                offset_scale: config.offset_scale,
+            };
+            let planes = b
+                .kernels
+                .dcn
+                .entry(shape.group_channels)
+                .or_insert_with(|| Dcnv3::new(ctx, shape.group_channels))
+                .planes(ctx, &shape)?;
+            if let Some(planes) = &planes {
+                activation_bytes.set(activation_bytes.get() + planes.bytes());
+            }
             for block in 0..config.depths[level] as usize {
                 let pre = format!("levels.{level}.blocks.{block}");
                 // x = x + dcn(norm1(x))
@@ -506,13 +527,6 @@ impl InternImage {
                 // 9 multiply-adds, then the LayerNorm's and GELU's ~16 FLOPs, per element.
                 let elements = u64::from(p) * u64::from(c);
                 b.push(dispatch, 34 * elements, f32_bytes(2 * elements), dw_weights);
-                let shape = Dcnv3Shape {
-                    height: h,
-                    width: w,
-                    groups: g,
-                    group_channels: c / g,
-                    offset_scale: config.offset_scale,
-                };
                 b.stacked_linear(
                     &[&format!("{pre}.dcn.offset"), &format!("{pre}.dcn.mask")],
                     [p, shape.point_row(), c],
@@ -520,13 +534,16 @@ impl InternImage {
                     &s.offset_branch,
                     &s.points,
                 )?;
-                let kernel = b
-                    .kernels
-                    .dcn
-                    .entry(shape.group_channels)
-                    .or_insert_with(|| Dcnv3::new(ctx, shape.group_channels));
                 let dcn_buffers = [s.projected.clone(), s.points.clone(), s.sampled.clone()];
-                let dispatch = kernel.bind(ctx, &shape, &dcn_bindings(&dcn_buffers, None))?;
+                let dispatches = b.kernels.dcn[&shape.group_channels].bind(
+                    ctx,
+                    &shape,
+                    &dcn_bindings(&dcn_buffers, planes.as_ref(), None),
+                )?;
+                if let (Some(layout), Some(planes)) = (dispatches.layout, &planes) {
+                    let input_bytes = f32_bytes(shape.input_len() as u64);
+                    b.push(layout, 0, input_bytes + planes.bytes(), 0);
+                }
                 dcn_layers.push(DcnLayer {
                     level,
                     block,
@@ -534,8 +551,9 @@ impl InternImage {
                     stride: 4 << level,
                     plan_index: b.plan.len(),
                     buffers: dcn_buffers,
+                    planes: planes.clone(),
                 });
-                b.push(dispatch, shape.flops(), shape.min_bytes(), 0);
+                b.push(dispatches.kernel, shape.flops(), shape.min_bytes(), 0);
                 b.linear(
                     &format!("{pre}.dcn.output_proj"),
                     [p, c, c],
@@ -631,6 +649,7 @@ impl InternImage {
             memory: Memory {
                 weights: b.weight_bytes,
                 activations: activation_bytes.get(),
+                readback: 0,
             },
             prepared: std::sync::Mutex::new(None),
             explored: std::sync::Mutex::new(HashMap::new()),
@@ -658,9 +677,17 @@ impl InternImage {
         &self.work
     }
 
-    /// GPU memory held for weights (as stored: int8 where quantized) and activations.
+    /// GPU memory held for weights (as stored: int8 where quantized), activations and
+    /// readbacks, now.
     pub fn memory(&self) -> Memory {
-        self.memory
+        let sampling: u64 = locked(&self.explored)
+            .values()
+            .map(|(_, buffer)| buffer.size())
+            .sum();
+        Memory {
+            readback: sampling + self.staging.kept_bytes(),
+            ..self.memory
+        }
     }
 
     pub fn dcn_layers(&self) -> &[DcnLayer] {
@@ -710,11 +737,14 @@ impl InternImage {
                     None => {
                         let buffer = storage_zeroed(ctx, "sampling", layer.shape.sampling_len());
                         let kernel = &self.kernels.dcn[&layer.shape.group_channels];
-                        let dispatch = kernel.bind(
-                            ctx,
-                            &layer.shape,
-                            &dcn_bindings(&layer.buffers, Some(&buffer)),
-                        )?;
+                        // The plan's layout dispatch, if any, still runs before this one.
+                        let dispatch = kernel
+                            .bind(
+                                ctx,
+                                &layer.shape,
+                                &dcn_bindings(&layer.buffers, layer.planes.as_ref(), Some(&buffer)),
+                            )?
+                            .kernel;
                         explored.insert(index, (dispatch.clone(), buffer.clone()));
                         (dispatch, buffer)
                     }
@@ -836,11 +866,13 @@ struct Prepared {
 
 fn dcn_bindings<'a>(
     buffers: &'a [wgpu::Buffer; 3],
+    planes: Option<&'a Planes>,
     sampling: Option<&'a wgpu::Buffer>,
 ) -> Dcnv3Buffers<'a> {
     let [input, points, output] = buffers;
     Dcnv3Buffers {
         input,
+        planes,
         points,
         output,
         sampling,

@@ -48,7 +48,12 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
     vec![
         ("im2col", conv2d::im2col_source(1)),
         ("im2col (vec4)", conv2d::im2col_source(4)),
-        ("dcnv3", dcnv3::SOURCE.to_owned()),
+        ("dcnv3 (gather)", dcnv3::source(dcnv3::Dcnv3Read::Gather)),
+        (
+            "dcnv3 (filtered)",
+            dcnv3::source(dcnv3::Dcnv3Read::Filtered),
+        ),
+        ("dcnv3 planes", dcnv3::PLANES_SOURCE.to_owned()),
         ("dwconv", dwconv::source()),
         ("dwconv (teams)", dwconv::teams_source()),
         ("layernorm", layernorm::source()),
@@ -79,6 +84,12 @@ pub(crate) enum Access {
     ReadWrite,
     /// A `texture_2d<u32>` read by `textureLoad`.
     Texture,
+    /// A `texture_2d_array<f32>` read through a filtering sampler.
+    FilteredTextureArray,
+    /// A filtering sampler.
+    Sampler,
+    /// A `texture_storage_2d_array<rgba32float, write>`.
+    WrittenTextureArray,
 }
 
 /// A compiled kernel: its bind group layout and one pipeline per specialisation.
@@ -123,6 +134,17 @@ impl Kernel {
                     sample_type: wgpu::TextureSampleType::Uint,
                     view_dimension: wgpu::TextureViewDimension::D2,
                     multisampled: false,
+                },
+                Access::FilteredTextureArray => wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                    view_dimension: wgpu::TextureViewDimension::D2Array,
+                    multisampled: false,
+                },
+                Access::Sampler => wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                Access::WrittenTextureArray => wgpu::BindingType::StorageTexture {
+                    access: wgpu::StorageTextureAccess::WriteOnly,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    view_dimension: wgpu::TextureViewDimension::D2Array,
                 },
             };
             entry(i as u32 + 1, ty)

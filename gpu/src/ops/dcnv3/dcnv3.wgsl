@@ -1,14 +1,15 @@
 // DCNv3 core (spec section 4): for every output pixel and group, softmax the 9 mask logits, then
 // sum the 9 bilinear samples of the group's channels at the offset locations, weighted by the mask.
 //
-// One invocation computes one (pixel, group): the softmax and the 4 bilinear corner weights of
-// each point are computed once and reused across all GROUP_CHANNELS channels, which are read and
-// written as vec4, each into its own accumulator: on SwiftShader a local array indexed in a loop
-// lives in memory, every access a loop over the lanes (2x slower in the browser, and no faster
-// natively). Locations are computed directly in the unpadded map (as the official CUDA
-// kernel does); corners outside [0, W-1] x [0, H-1] contribute zero: they read a clamped cell
-// with a zero weight rather than branch, since on CPU adapters lanes that branch apart still
-// pay for each other's loads.
+// One invocation computes one (pixel, group): the softmax and each point's location are computed
+// once and reused across all GROUP_CHANNELS channels, which are read and written as vec4, each
+// into its own accumulator: on SwiftShader a local array indexed in a loop lives in memory, every
+// access a loop over the lanes (2x slower in the browser, and no faster natively). Locations are
+// in the unpadded map (as the official CUDA kernel computes them); corners outside it contribute
+// zero. How the input is read at a location is the reader's part, appended to this file by the
+// launcher: `dcnv3_gather.wgsl` (four corners from a storage buffer) or `dcnv3_filtered.wgsl`
+// (one filtered texture sample). Each declares binding 1 (and 6), `Point`, `point_at` and
+// `sample`.
 
 struct Params {
     height: u32,
@@ -29,7 +30,6 @@ override EMIT_SAMPLING: bool = false;
 const POINTS: u32 = 9u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, G * GROUP_CHANNELS]
 // Both the points buffer [H, W, point_row]: per pixel the offsets [G, 9] (dx, dy), then the
 // mask logits [G, 9]; bound twice, to read the offsets as pairs.
 @group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;
@@ -70,8 +70,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let vec_per_group = GROUP_CHANNELS / 4u;
     let vec_per_pixel = groups * vec_per_group;
     let group_vec = g * vec_per_group;
-    let max_x = f32(width - 1u);
-    let max_y = f32(params.height - 1u);
     let s = params.offset_scale;
     // Accumulators past vec_per_group are never touched: the tests of the override constant
     // fold away when the pipeline is created.
@@ -99,30 +97,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             sampling[out + 2u] = weight;
         }
 
-        let x0 = floor(px);
-        let y0 = floor(py);
-        let fx = px - x0;
-        let fy = py - y0;
-        // Bounds are tested in float, so a huge offset never reaches an overflowing integer cast.
-        let on_x = vec2<f32>(select(0.0, 1.0 - fx, x0 >= 0.0 && x0 <= max_x),
-                             select(0.0, fx, x0 + 1.0 >= 0.0 && x0 + 1.0 <= max_x));
-        let on_y = vec2<f32>(select(0.0, 1.0 - fy, y0 >= 0.0 && y0 <= max_y),
-                             select(0.0, fy, y0 + 1.0 >= 0.0 && y0 + 1.0 <= max_y));
-        let xi = u32(clamp(x0, 0.0, max_x));
-        let yi = u32(clamp(y0, 0.0, max_y));
-        let xj = u32(clamp(x0 + 1.0, 0.0, max_x));
-        let yj = u32(clamp(y0 + 1.0, 0.0, max_y));
-        let cells = vec4<u32>(yi * width + xi, yi * width + xj, yj * width + xi, yj * width + xj);
-        let corners = cells * vec_per_pixel + group_vec;
-        let weights = weight * vec4<f32>(on_x.x * on_y.x, on_x.y * on_y.x, on_x.x * on_y.y, on_x.y * on_y.y);
-        acc0 += bilinear(corners, weights, 0u);
-        if (vec_per_group > 1u) { acc1 += bilinear(corners, weights, 1u); }
-        if (vec_per_group > 2u) { acc2 += bilinear(corners, weights, 2u); }
-        if (vec_per_group > 3u) { acc3 += bilinear(corners, weights, 3u); }
-        if (vec_per_group > 4u) { acc4 += bilinear(corners, weights, 4u); }
-        if (vec_per_group > 5u) { acc5 += bilinear(corners, weights, 5u); }
-        if (vec_per_group > 6u) { acc6 += bilinear(corners, weights, 6u); }
-        if (vec_per_group > 7u) { acc7 += bilinear(corners, weights, 7u); }
+        let point = point_at(px, py, weight, group_vec);
+        acc0 += sample(point, 0u);
+        if (vec_per_group > 1u) { acc1 += sample(point, 1u); }
+        if (vec_per_group > 2u) { acc2 += sample(point, 2u); }
+        if (vec_per_group > 3u) { acc3 += sample(point, 3u); }
+        if (vec_per_group > 4u) { acc4 += sample(point, 4u); }
+        if (vec_per_group > 5u) { acc5 += sample(point, 5u); }
+        if (vec_per_group > 6u) { acc6 += sample(point, 6u); }
+        if (vec_per_group > 7u) { acc7 += sample(point, 7u); }
     }
 
     let out = pixel * vec_per_pixel + group_vec;
@@ -134,11 +117,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (vec_per_group > 5u) { output[out + 5u] = acc5; }
     if (vec_per_group > 6u) { output[out + 6u] = acc6; }
     if (vec_per_group > 7u) { output[out + 7u] = acc7; }
-}
-
-// Channels 4v..4v+3 of the group, bilinearly sampled: the 4 corners' vec4 (at `corners`, the
-// group's first vec4 in each cell) weighted by `weights`.
-fn bilinear(corners: vec4<u32>, weights: vec4<f32>, v: u32) -> vec4<f32> {
-    return weights.x * input[corners.x + v] + weights.y * input[corners.y + v]
-        + weights.z * input[corners.z + v] + weights.w * input[corners.w + v];
 }
