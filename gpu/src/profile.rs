@@ -129,12 +129,24 @@ impl Timer {
         dispatch: &Dispatch,
         runs: usize,
     ) -> Result<(f64, f64)> {
+        self.time_all(ctx, &[dispatch], runs).await
+    }
+
+    /// Dispatches in order, in one pass of their own.
+    pub async fn time_all(
+        &self,
+        ctx: &GpuContext,
+        dispatches: &[&Dispatch],
+        runs: usize,
+    ) -> Result<(f64, f64)> {
         self.time_with(ctx, runs, |encoder, writes| {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(dispatch.label),
+                label: dispatches.first().map(|dispatch| dispatch.label),
                 timestamp_writes: writes,
             });
-            dispatch.encode(&mut pass);
+            for dispatch in dispatches {
+                dispatch.encode(&mut pass);
+            }
         })
         .await
     }

@@ -115,15 +115,7 @@ async fn bench_dcnv3(
             .map_err(|e| e.to_string())?;
         let dispatches = dcnv3_dispatches(ctx, shape)?;
         let (gpu_ms, wall_ms) = timer
-            .time_with(ctx, runs, |encoder, writes| {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("dcnv3"),
-                    timestamp_writes: writes,
-                });
-                for dispatch in dispatches.in_order() {
-                    dispatch.encode(&mut pass);
-                }
-            })
+            .time_all(ctx, &dispatches.in_order(), runs)
             .await
             .map_err(|e| e.to_string())?;
         let planes_ms = match &dispatches.layout {

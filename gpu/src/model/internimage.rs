@@ -738,13 +738,11 @@ impl InternImage {
                         let buffer = storage_zeroed(ctx, "sampling", layer.shape.sampling_len());
                         let kernel = &self.kernels.dcn[&layer.shape.group_channels];
                         // The plan's layout dispatch, if any, still runs before this one.
-                        let dispatch = kernel
-                            .bind(
-                                ctx,
-                                &layer.shape,
-                                &dcn_bindings(&layer.buffers, layer.planes.as_ref(), Some(&buffer)),
-                            )?
-                            .kernel;
+                        let dispatch = kernel.bind_kernel(
+                            ctx,
+                            &layer.shape,
+                            &dcn_bindings(&layer.buffers, layer.planes.as_ref(), Some(&buffer)),
+                        )?;
                         explored.insert(index, (dispatch.clone(), buffer.clone()));
                         (dispatch, buffer)
                     }

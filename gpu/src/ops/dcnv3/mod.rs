@@ -353,6 +353,47 @@ impl Dcnv3 {
         shape: &Dcnv3Shape,
         buffers: &Dcnv3Buffers<'_>,
     ) -> Result<Dcnv3Dispatches> {
+        Ok(Dcnv3Dispatches {
+            layout: self.bind_layout(ctx, shape, buffers)?,
+            kernel: self.bind_kernel(ctx, shape, buffers)?,
+        })
+    }
+
+    /// The dispatch that writes the input into the planes, where the kernel reads them.
+    fn bind_layout(
+        &self,
+        ctx: &GpuContext,
+        shape: &Dcnv3Shape,
+        buffers: &Dcnv3Buffers<'_>,
+    ) -> Result<Option<Dispatch>> {
+        let Some(extras) = &self.planes else {
+            return Ok(None);
+        };
+        let planes = Self::planes_for(shape, buffers)?;
+        Ok(Some(extras.layout.bind_resources(
+            ctx,
+            "dcnv3 planes",
+            &PlanesParams {
+                height: shape.height,
+                width: shape.width,
+                layers: planes.extent[2],
+                _pad: 0,
+            },
+            vec![
+                buffers.input.as_entire_binding(),
+                wgpu::BindingResource::TextureView(&planes.view),
+            ],
+            linear_grid(planes.extent.iter().product()),
+        )))
+    }
+
+    /// The kernel's dispatch alone: for a layer whose layout dispatch is already bound.
+    pub(crate) fn bind_kernel(
+        &self,
+        ctx: &GpuContext,
+        shape: &Dcnv3Shape,
+        buffers: &Dcnv3Buffers<'_>,
+    ) -> Result<Dispatch> {
         shape.validate()?;
         let params = Params {
             height: shape.height,
@@ -376,43 +417,26 @@ impl Dcnv3 {
                 .unwrap_or(&self.no_sampling)
                 .as_entire_binding(),
         ];
+        if let Some(extras) = &self.planes {
+            let planes = Self::planes_for(shape, buffers)?;
+            bound[0] = wgpu::BindingResource::TextureView(&planes.view);
+            bound.push(wgpu::BindingResource::Sampler(&extras.sampler));
+        }
         let grid = linear_grid(shape.height * shape.width * shape.groups);
-        let Some(extras) = &self.planes else {
-            return Ok(Dcnv3Dispatches {
-                layout: None,
-                kernel: kernel.bind_resources(ctx, label, &params, bound, grid),
-            });
-        };
+        Ok(kernel.bind_resources(ctx, label, &params, bound, grid))
+    }
+
+    /// The planes of `buffers`, which the filtered kernel needs of `shape`'s extent.
+    fn planes_for<'a>(shape: &Dcnv3Shape, buffers: &Dcnv3Buffers<'a>) -> Result<&'a Planes> {
         let extent = [shape.height, shape.width, shape.channels() / 4];
-        let planes = buffers
+        buffers
             .planes
             .filter(|planes| planes.extent == extent)
             .ok_or_else(|| {
                 Error::Unsupported(format!(
                     "the filtered DCNv3 kernel needs planes of {extent:?} for {shape:?}"
                 ))
-            })?;
-        let layout = extras.layout.bind_resources(
-            ctx,
-            "dcnv3 planes",
-            &PlanesParams {
-                height: shape.height,
-                width: shape.width,
-                layers: extent[2],
-                _pad: 0,
-            },
-            vec![
-                buffers.input.as_entire_binding(),
-                wgpu::BindingResource::TextureView(&planes.view),
-            ],
-            linear_grid(extent.iter().product()),
-        );
-        bound[0] = wgpu::BindingResource::TextureView(&planes.view);
-        bound.push(wgpu::BindingResource::Sampler(&extras.sampler));
-        Ok(Dcnv3Dispatches {
-            layout: Some(layout),
-            kernel: kernel.bind_resources(ctx, label, &params, bound, grid),
-        })
+            })
     }
 }
 
