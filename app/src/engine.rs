@@ -22,6 +22,8 @@ pub struct AdapterView {
     pub device_type: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
+    /// The subgroup width where the adapter has one: the linear layers then share their loads.
+    pub subgroup_size: Option<u32>,
     /// How the DCNv3 kernel reads its input here.
     pub dcnv3_read: &'static str,
 }
@@ -129,6 +131,7 @@ impl Engine {
             device_type: a.device_type.clone(),
             timestamp_queries: a.timestamp_queries,
             shader_f16: a.shader_f16,
+            subgroup_size: a.subgroup_size,
             dcnv3_read: match dcnv3::Dcnv3Read::for_adapter(a) {
                 dcnv3::Dcnv3Read::Gather => "its 4 corners, gathered from a buffer",
                 dcnv3::Dcnv3Read::Filtered => "one filtered texture sample",

@@ -47,7 +47,8 @@ impl AdapterSummary {
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
             float32_filterable: features.contains(wgpu::Features::FLOAT32_FILTERABLE),
-            subgroup_size: (features.contains(wgpu::Features::SUBGROUP)
+            subgroup_size: ((features.contains(wgpu::Features::SUBGROUP)
+                || browser_subgroups::granted())
                 && info.subgroup_min_size == info.subgroup_max_size)
                 .then_some(info.subgroup_min_size),
         }
@@ -93,6 +94,7 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::NoAdapter(e.to_string()))?;
+        browser_subgroups::ask_when_offered();
         let features = adapter.features() & OPTIONAL_FEATURES;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -116,5 +118,59 @@ impl GpuContext {
     pub fn wait_idle(&self) {
         #[cfg(not(target_arch = "wasm32"))]
         let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+    }
+}
+
+/// Subgroups in the browser, which wgpu 30's WebGPU backend leaves out of the features it
+/// maps (gfx-rs/wgpu issue 10146; the fix is open as PR 10220): `GPUAdapter.requestDevice` is
+/// wrapped so that the device gets `subgroups` wherever the adapter offers it. WGSL reaches the
+/// browser unchanged, so only the device's feature is missing. Chromium's SwiftShader has
+/// 4-wide subgroups. To remove once wgpu maps the feature.
+#[cfg(target_arch = "wasm32")]
+mod browser_subgroups {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen(inline_js = r#"
+let granted = false;
+export function ask_when_offered() {
+    const adapter = globalThis.GPUAdapter && globalThis.GPUAdapter.prototype;
+    if (!adapter || adapter.requestDevice.asksForSubgroups) {
+        return;
+    }
+    const requestDevice = adapter.requestDevice;
+    const wrapped = async function (descriptor) {
+        const asked = Object.assign({}, descriptor);
+        if (this.features.has("subgroups")) {
+            const features = new Set(asked.requiredFeatures || []);
+            features.add("subgroups");
+            asked.requiredFeatures = [...features];
+        }
+        const device = await requestDevice.call(this, asked);
+        granted = device.features.has("subgroups");
+        return device;
+    };
+    wrapped.asksForSubgroups = true;
+    adapter.requestDevice = wrapped;
+}
+export function granted_to_last_device() {
+    return granted;
+}
+"#)]
+    extern "C" {
+        pub fn ask_when_offered();
+        fn granted_to_last_device() -> bool;
+    }
+
+    pub fn granted() -> bool {
+        granted_to_last_device()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod browser_subgroups {
+    pub fn ask_when_offered() {}
+
+    pub fn granted() -> bool {
+        false
     }
 }

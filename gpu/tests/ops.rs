@@ -22,6 +22,38 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 const TOLERANCE: f64 = 1e-5;
 const EPS: f32 = 1e-6;
 
+/// wgpu 30 maps no `subgroups` feature on WebGPU, so the engine asks for it itself
+/// (context.rs): where the browser's adapter offers subgroups of one width, the engine must
+/// know it, or the linear layers silently lose their subgroup kernel (Chromium's SwiftShader:
+/// 4 lanes).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen_test::wasm_bindgen_test]
+async fn the_engine_has_subgroups_wherever_the_browser_adapter_offers_them() {
+    #[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export async function offered_subgroup_size() {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    const info = adapter && adapter.info;
+    const single = info && info.subgroupMinSize === info.subgroupMaxSize;
+    return adapter && adapter.features.has("subgroups") && single ? info.subgroupMinSize : 0;
+}
+"#)]
+    extern "C" {
+        fn offered_subgroup_size() -> js_sys::Promise;
+    }
+    let offered = wasm_bindgen_futures::JsFuture::from(offered_subgroup_size())
+        .await
+        .expect("the adapter's features")
+        .as_f64()
+        .map(|size| size as u32)
+        .filter(|&size| size > 0);
+    let ctx = context().await;
+    common::log(&format!(
+        "subgroups offered: {offered:?}; the engine's: {:?}",
+        ctx.adapter.subgroup_size
+    ));
+    assert_eq!(ctx.adapter.subgroup_size, offered);
+}
+
 fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
     rng.uniform_vec(len, -1.0, 1.0)
 }

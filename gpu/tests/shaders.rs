@@ -15,7 +15,8 @@ fn every_shader_validates() {
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     }
     // Every kernel file (one with an entry point) of the op folders is listed; im2col twice, by
-    // chunk width, the tiled linear three times, by tile, and DCNv3 twice, by reader.
+    // chunk width, the tiled linear three times, by tile, the subgroup linear twice, by lanes,
+    // and DCNv3 twice, by reader.
     let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
     let kernels = std::fs::read_dir(ops)
         .unwrap()
@@ -28,7 +29,7 @@ fn every_shader_validates() {
         .count();
     assert_eq!(
         sources.len(),
-        kernels + 4,
+        kernels + 5,
         "an op folder's shader is missing from shader_sources()"
     );
 }

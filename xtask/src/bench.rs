@@ -184,6 +184,7 @@ fn gpu_tiles() -> Vec<Tile> {
         blocks,
         workgroup,
         split,
+        lanes: 1,
     };
     vec![
         Tile::SMALL,
@@ -259,8 +260,8 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
     };
     let mut kernels: Vec<_> = tiles.into_iter().map(tiled).collect();
     let subgroups = Linear::new(ctx, 0);
-    if subgroups.kernel_for([4, 4, 4]) == LinearKernel::Subgroup {
-        kernels.push(("subgroup".to_owned(), subgroups));
+    if let LinearKernel::Subgroup(tile) = subgroups.kernel_for([4, 4, 4]) {
+        kernels.push((format!("subgroup {}", tile.name()), subgroups));
     }
     print!("\n{:<18}", "[M, N, K]");
     for (name, _) in &kernels {

@@ -71,7 +71,14 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
             "linear_tiled (GPU tile)",
             linear::tiled_source(linear::Tile::GPU),
         ),
-        ("linear_subgroup", linear::subgroup_source()),
+        (
+            "linear_subgroup (8 lanes)",
+            linear::subgroup_source(linear::Tile::SUBGROUP_8),
+        ),
+        (
+            "linear_subgroup (4 lanes)",
+            linear::subgroup_source(linear::Tile::SUBGROUP_4),
+        ),
         ("peak", peak::SOURCE.to_owned()),
         ("pool", pool::SOURCE.to_owned()),
     ]

@@ -1,9 +1,10 @@
 //! Linear layers, the bulk of the FLOPs: `y = x W^T + b` over `[M, K]` rows, with GELU or a
 //! residual accumulation fused into the store. Three kernels, by what the shape and adapter
 //! allow: where K and N are multiples of 4, `linear_subgroup.wgsl` shares each lane's loads of
-//! x across its subgroup where subgroups are 8 wide (llvmpipe), and elsewhere
-//! `linear_tiled.wgsl` computes a [`Tile`] of outputs per invocation from vec4 loads (8 x 8;
-//! 16 x 16 on SwiftShader; 2 x 8 on GPUs, K shared by 16 invocations); these two read their
+//! x across its subgroup on CPU adapters with subgroups of 8 lanes (llvmpipe) or 4
+//! (SwiftShader), and elsewhere `linear_tiled.wgsl` computes a [`Tile`] of outputs per
+//! invocation from vec4 loads (8 x 8; 16 x 16 on a SwiftShader without subgroups; 2 x 8 on
+//! GPUs, K shared by 16 invocations); these two read their
 //! weights from a texture. Otherwise
 //! `linear.wgsl`, 8 rows x 4 columns from scalar loads of x, weights from a buffer.
 //! [`Linear::upload`] puts weights where their kernel reads them. PyTorch's `[N, K]` weight is
@@ -34,10 +35,7 @@ pub fn tiled_source(tile: Tile) -> String {
     tile.source(&vec4_source(include_str!("linear_tiled.wgsl")))
 }
 
-/// The width of subgroup that `linear_subgroup.wgsl` is written for.
-pub const SUBGROUP_SIZE: u32 = 8;
-
-pub fn subgroup_source() -> String {
+pub fn subgroup_source(tile: Tile) -> String {
     // Browsers want the extension enabled; naga takes subgroup operations from the device's
     // features and rejects the directive.
     let enable = if cfg!(target_arch = "wasm32") {
@@ -47,14 +45,12 @@ pub fn subgroup_source() -> String {
     };
     format!(
         "{enable}{}",
-        vec4_source(include_str!("linear_subgroup.wgsl"))
+        tile.source(&vec4_source(include_str!("linear_subgroup.wgsl")))
     )
 }
 
-/// Output columns and rows per workgroup, by kernel: the subgroup kernel's 8 lanes of 8
-/// columns x 32 rows; the scalar kernel's 16 x 4 invocations of 4 columns x 8 rows (the tiled
-/// kernel's: [`Tile::block`]).
-const SUBGROUP_BLOCK: [u32; 2] = [64, 32];
+/// Output columns and rows per workgroup of the scalar kernel: 16 x 4 invocations of 4 columns
+/// x 8 rows (the vec4 kernels': [`Tile::block`]).
 const SCALAR_BLOCK: [u32; 2] = [64, 32];
 
 /// What happens to `x W^T + b` before it is stored.
@@ -130,7 +126,7 @@ impl Kernels {
 pub struct Linear {
     scalar: Kernels,
     /// For K and N in fours, weights in textures: the subgroup kernel where the adapter's
-    /// subgroups are [`SUBGROUP_SIZE`] wide, else the tiled one with its tile. Only the one
+    /// subgroups have a [`Tile::subgroup`], else the tiled one with its tile. Only the one
     /// that runs is compiled.
     vec4: (LinearKernel, Kernels),
     /// The adapter's largest 2-D texture side.
@@ -143,7 +139,7 @@ pub struct Linear {
 pub enum LinearKernel {
     Scalar,
     Tiled(Tile),
-    Subgroup,
+    Subgroup(Tile),
 }
 
 /// Weights on the GPU where the kernel of their shape reads them: in a texture for the vec4
@@ -202,8 +198,8 @@ impl Linear {
     /// The fastest kernels on the adapter for a model of `parameters`, counting the time to
     /// compile them ([`Tile::for_model`]).
     pub fn new(ctx: &GpuContext, parameters: usize) -> Self {
-        if ctx.adapter.subgroup_size == Some(SUBGROUP_SIZE) {
-            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup, subgroup_source())
+        if let Some(tile) = Tile::subgroup(&ctx.adapter) {
+            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup(tile), subgroup_source(tile))
         } else {
             Self::tiled(ctx, Tile::for_model(&ctx.adapter, parameters))
         }
@@ -296,8 +292,9 @@ impl Linear {
         };
         let kind = self.kernel_for([m, n, k]);
         let (kernels, [block_cols, block_rows]) = match kind {
-            LinearKernel::Subgroup => (&self.vec4.1, SUBGROUP_BLOCK),
-            LinearKernel::Tiled(tile) => (&self.vec4.1, tile.block()),
+            LinearKernel::Subgroup(tile) | LinearKernel::Tiled(tile) => {
+                (&self.vec4.1, tile.block())
+            }
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
         let (in_texture, int8) = match weights {

@@ -11,6 +11,9 @@ pub struct Tile {
     pub blocks: u32,
     pub workgroup: [u32; 2],
     pub split: u32,
+    /// For `linear_subgroup.wgsl`: the subgroup's width, a workgroup being one subgroup whose
+    /// lanes share their loads of x. 1 for `linear_tiled.wgsl`.
+    pub lanes: u32,
 }
 
 impl Tile {
@@ -20,8 +23,10 @@ impl Tile {
         blocks: 2,
         workgroup: [8, 8],
         split: 1,
+        lanes: 1,
     };
-    /// 16 x 16 outputs, for big models on SwiftShader: there every load is a loop over the
+    /// 16 x 16 outputs, for big models on a SwiftShader without subgroups (a browser that
+    /// withholds them; otherwise [`Tile::SUBGROUP_4`] runs): there every load is a loop over the
     /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win
     /// (1.3x the small tile's speed; 16 x 32 was 1.6x but took 2 s a pipeline to compile
     /// against 0.35 s). Not on llvmpipe, where the small tile runs 1.7x faster than 16 x 32
@@ -31,6 +36,7 @@ impl Tile {
         blocks: 4,
         workgroup: [4, 4],
         split: 1,
+        lanes: 1,
     };
     /// 2 x 8 outputs, each tile's K steps shared by 16 invocations: a workgroup of 256 covers
     /// 4 rows x 64 columns. For GPUs, which want many threads and short chains of dependent
@@ -42,7 +48,37 @@ impl Tile {
         blocks: 2,
         workgroup: [8, 2],
         split: 16,
+        lanes: 1,
     };
+
+    /// llvmpipe's subgroup tile: 8 lanes, each 32 rows x 8 columns (16 rows ran 12 % slower,
+    /// 40 and 64 no faster).
+    pub const SUBGROUP_8: Self = Self {
+        rows: 32,
+        blocks: 2,
+        workgroup: [8, 1],
+        split: 1,
+        lanes: 8,
+    };
+    /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium InternImage-T's pass ran
+    /// 1.7 s against 2.4–2.9 s with the large tile, and its build took half as long; 32 rows
+    /// ran 2.1–2.3 s and 8 x 16 2.4–2.7 s (docs/performance.md).
+    pub const SUBGROUP_4: Self = Self {
+        rows: 8,
+        blocks: 2,
+        workgroup: [4, 1],
+        split: 1,
+        lanes: 4,
+    };
+
+    /// The subgroup tile for the adapter, where there is one: on CPU adapters, whose subgroups
+    /// are SIMD registers, of 8 lanes (llvmpipe) or 4 (SwiftShader).
+    pub fn subgroup(adapter: &AdapterSummary) -> Option<Self> {
+        let lanes = adapter.subgroup_size.filter(|_| adapter.runs_on_cpu())?;
+        [Self::SUBGROUP_8, Self::SUBGROUP_4]
+            .into_iter()
+            .find(|tile| tile.lanes == lanes)
+    }
 
     /// Parameters from which a model takes the large tile on SwiftShader. Its pipelines take
     /// longer to compile (InternImage-T's build: about 2 s with the small tile, 3 s with this
@@ -79,17 +115,22 @@ impl Tile {
     pub fn name(self) -> String {
         let [cols, rows] = self.block();
         let name = format!("{}x{}/{rows}x{cols}", self.rows, self.columns());
+        let name = match self.lanes {
+            1 => name,
+            lanes => format!("{name}/sg{lanes}"),
+        };
         match self.split {
             1 => name,
             split => format!("{name}/k{split}"),
         }
     }
 
-    /// `linear_tiled.wgsl` for this tile: each line marked `$EACH_BLOCK`, `$EACH_PAIR` (of
-    /// blocks), `$EACH_ROW`, `$EACH_ROW_PAIR` or `$EACH_ACC` spelled out once per block `$b`
+    /// `linear_tiled.wgsl` or `linear_subgroup.wgsl` for this tile: each line marked
+    /// `$EACH_BLOCK`, `$EACH_PAIR` (of blocks), `$EACH_ROW`, `$EACH_ROW_PAIR`, `$EACH_ACC` or
+    /// `$EACH_LOAD` (of x, one per `$LANES` rows: `$g`) spelled out once per block `$b`
     /// (`$c` = `$b` + 1), row `$r`, or both (`$a`: the accumulator's index, `$r` x blocks +
     /// `$b`). Lines marked `$AND_EACH_BLOCK` after an `$EACH_ROW` line are spelled out per
-    /// block within each row. Lines marked `$SPLIT` are kept only where invocations split K,
+    /// block within each row; in them `$g` is row `$r`'s load and `$l` the lane that made it. Lines marked `$SPLIT` are kept only where invocations split K,
     /// those marked `$NO_SPLIT` only where they do not.
     pub fn source(self, template: &str) -> String {
         let [x, y] = self.workgroup;
@@ -123,6 +164,7 @@ impl Tile {
             .replace("$ROWS", &self.rows.to_string())
             .replace("$BLOCKS", &self.blocks.to_string())
             .replace("$SPLIT", &self.split.to_string())
+            .replace("$LANES", &self.lanes.to_string())
             .replace("$TILES", &(x * y).to_string())
             .replace("$PARTIALS", &partials.max(1).to_string())
             .replace("$LIVE", if split { " * live" } else { "" })
@@ -130,16 +172,19 @@ impl Tile {
             .replace("$ACCUMULATORS", &accumulators.to_string());
         let lines: Vec<(&str, &str)> = template.lines().map(split_indent).collect();
         let (blocks, pairs) = (0..self.blocks, (0..self.blocks).step_by(2));
-        let blocks_per_row = self.blocks;
+        let (blocks_per_row, lanes) = (self.blocks, self.lanes);
         let fill = |indent: &str, statement: &str, r: u32, b: u32| {
             let filled = statement
                 .replace("$a", &(r * blocks_per_row + b).to_string())
+                .replace("$g", &(r / lanes).to_string())
+                .replace("$l", &(r % lanes).to_string())
                 .replace("$b", &b.to_string())
                 .replace("$c", &(b + 1).to_string())
                 .replace("$r", &r.to_string());
             format!("{indent}{filled}")
         };
         let mut out = Vec::new();
+        let mut load_before_its_rows = None;
         let mut at = 0;
         while let Some(&(indent, line)) = lines.get(at) {
             at += 1;
@@ -151,12 +196,28 @@ impl Tile {
                     })
                     .collect();
                 at += nested.len();
+                let load = load_before_its_rows.take();
                 for r in 0..self.rows {
+                    if let Some((indent, load)) = load.filter(|_| r % lanes == 0) {
+                        out.push(fill(indent, load, r, 0));
+                    }
                     out.push(fill(indent, statement, r, 0));
                     for b in blocks.clone() {
                         for &(indent, statement) in &nested {
                             out.push(fill(indent, statement, r, b));
                         }
+                    }
+                }
+            } else if let Some(statement) = line.strip_prefix("$EACH_LOAD ") {
+                if lines
+                    .get(at)
+                    .is_some_and(|(_, next)| next.starts_with("$EACH_ROW "))
+                {
+                    // Each load just before the rows that broadcast it.
+                    load_before_its_rows = Some((indent, statement));
+                } else {
+                    for g in 0..self.rows / lanes {
+                        out.push(fill(indent, statement, g * lanes, 0));
                     }
                 }
             } else if let Some(statement) = line.strip_prefix("$EACH_ACC ") {
@@ -217,6 +278,34 @@ mod tests {
             let first_use = source.find(&format!("* v{last};")).unwrap();
             let previous_row = source.find(&format!("* v{};", last - 1)).unwrap();
             assert!(previous_row < load && load < first_use);
+        }
+    }
+
+    #[test]
+    fn each_lane_loads_its_rows_just_before_they_are_broadcast() {
+        let template = include_str!("linear_subgroup.wgsl");
+        for tile in [Tile::SUBGROUP_8, Tile::SUBGROUP_4] {
+            let source = tile.source(template);
+            assert!(!source.contains('$'), "{tile:?}: a marker is left");
+            let count = |text: &str| count_of(&source, text);
+            let loads = tile.rows / tile.lanes;
+            assert_eq!(count("= input[x"), loads);
+            assert_eq!(count("subgroupBroadcast(loaded"), tile.rows);
+            assert_eq!(count("] += w"), tile.rows * tile.blocks);
+            assert_eq!(count("store_row(row0"), tile.rows * tile.blocks / 2);
+            assert!(source.contains(&format!("@workgroup_size({})", tile.lanes)));
+            for g in 1..loads {
+                let load = source.find(&format!("let loaded{g} = ")).unwrap();
+                let last_row_before = (g * tile.lanes - 1).to_string();
+                let previous_use = source.find(&format!("* v{last_row_before};")).unwrap();
+                let broadcast = source
+                    .find(&format!("subgroupBroadcast(loaded{g}, 0u)"))
+                    .unwrap();
+                assert!(
+                    previous_use < load && load < broadcast,
+                    "{tile:?}, load {g}"
+                );
+            }
         }
     }
 }
