@@ -22,8 +22,8 @@ pub struct AdapterView {
     pub device_type: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
-    /// The subgroup width where the adapter has one: the linear layers then share their loads.
-    pub subgroup_size: Option<u32>,
+    /// The subgroup width ("4 lanes") or "no": with subgroups the linear layers share loads.
+    pub subgroups: String,
     /// How the DCNv3 kernel reads its input here.
     pub dcnv3_read: &'static str,
 }
@@ -131,7 +131,9 @@ impl Engine {
             device_type: a.device_type.clone(),
             timestamp_queries: a.timestamp_queries,
             shader_f16: a.shader_f16,
-            subgroup_size: a.subgroup_size,
+            subgroups: a
+                .subgroup_size
+                .map_or("no".to_owned(), |lanes| format!("{lanes} lanes")),
             dcnv3_read: match dcnv3::Dcnv3Read::for_adapter(a) {
                 dcnv3::Dcnv3Read::Gather => "its 4 corners, gathered from a buffer",
                 dcnv3::Dcnv3Read::Filtered => "one filtered texture sample",

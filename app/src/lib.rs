@@ -441,8 +441,7 @@ fn FileDrop(
 
 #[component]
 fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
-    move || {
-        match phase.get() {
+    move || match phase.get() {
         Phase::Searching => view! {
             <section class="panel" data-testid="status" aria-live="polite">
                 <p>"Looking for a WebGPU adapter…"</p>
@@ -469,14 +468,12 @@ fn AdapterPanel(phase: ReadSignal<Phase>) -> impl IntoView {
                     <dt>"Type"</dt><dd>{adapter.device_type}</dd>
                     <dt>"Timestamp queries"</dt><dd>{yes_no(adapter.timestamp_queries)}</dd>
                     <dt>"shader-f16"</dt><dd>{yes_no(adapter.shader_f16)}</dd>
-                    <dt>"Subgroups"</dt>
-                    <dd>{adapter.subgroup_size.map_or("no".to_owned(), |n| format!("{n} lanes"))}</dd>
+                    <dt>"Subgroups"</dt><dd>{adapter.subgroups}</dd>
                     <dt>"DCNv3 reads a location by"</dt><dd>{adapter.dcnv3_read}</dd>
                 </dl>
             </section>
         }
         .into_any(),
-    }
     }
 }
 

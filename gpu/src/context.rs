@@ -131,7 +131,7 @@ mod browser_subgroups {
     use wasm_bindgen::prelude::wasm_bindgen;
 
     #[wasm_bindgen(inline_js = r#"
-let granted = false;
+let grantedToLastDevice = false;
 export function ask_when_offered() {
     const adapter = globalThis.GPUAdapter && globalThis.GPUAdapter.prototype;
     if (!adapter || adapter.requestDevice.asksForSubgroups) {
@@ -146,23 +146,20 @@ export function ask_when_offered() {
             asked.requiredFeatures = [...features];
         }
         const device = await requestDevice.call(this, asked);
-        granted = device.features.has("subgroups");
+        grantedToLastDevice = device.features.has("subgroups");
         return device;
     };
     wrapped.asksForSubgroups = true;
     adapter.requestDevice = wrapped;
 }
-export function granted_to_last_device() {
-    return granted;
+export function granted() {
+    return grantedToLastDevice;
 }
 "#)]
     extern "C" {
         pub fn ask_when_offered();
-        fn granted_to_last_device() -> bool;
-    }
-
-    pub fn granted() -> bool {
-        granted_to_last_device()
+        /// Whether the last device requested got `subgroups`.
+        pub fn granted() -> bool;
     }
 }
 

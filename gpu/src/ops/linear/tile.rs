@@ -61,8 +61,8 @@ impl Tile {
         lanes: 8,
     };
     /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium InternImage-T's pass ran
-    /// 1.7 s against 2.4–2.9 s with the large tile, and its build took half as long; 32 rows
-    /// ran 2.1–2.3 s and 8 x 16 2.4–2.7 s (docs/performance.md).
+    /// 1.7–2.1 s against 2.4–2.9 s with the large tile, and its build took half as long; 32
+    /// rows ran 2.1–2.3 s, 4 rows 2.5 s and 8 x 16 2.4–2.7 s (docs/performance.md).
     pub const SUBGROUP_4: Self = Self {
         rows: 8,
         blocks: 2,
@@ -130,8 +130,10 @@ impl Tile {
     /// `$EACH_LOAD` (of x, one per `$LANES` rows: `$g`) spelled out once per block `$b`
     /// (`$c` = `$b` + 1), row `$r`, or both (`$a`: the accumulator's index, `$r` x blocks +
     /// `$b`). Lines marked `$AND_EACH_BLOCK` after an `$EACH_ROW` line are spelled out per
-    /// block within each row; in them `$g` is row `$r`'s load and `$l` the lane that made it. Lines marked `$SPLIT` are kept only where invocations split K,
-    /// those marked `$NO_SPLIT` only where they do not.
+    /// block within each row; in them `$g` is row `$r`'s load and `$l` the lane that made it.
+    /// An `$EACH_LOAD` line just before an `$EACH_ROW` line goes before the first row of each
+    /// load. Lines marked `$SPLIT` are kept only where invocations split K, those marked
+    /// `$NO_SPLIT` only where they do not.
     pub fn source(self, template: &str) -> String {
         let [x, y] = self.workgroup;
         let accumulators = self.rows * self.blocks;
