@@ -8,7 +8,7 @@ use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
 use crate::error::Result;
 use crate::model::quant::Quantized;
-use crate::model::{InternImage, ModelConfig, SeededWeights};
+use crate::model::{Halved, InternImage, ModelConfig, SeededWeights, WeightSource};
 use crate::ops::peak::{Peak, PeakShape};
 use crate::seeded::SeededRng;
 
@@ -205,11 +205,20 @@ pub struct ModelBench {
     /// GFLOP/s read as a fraction of what the adapter can do at all.
     #[serde(default)]
     pub peak_gflops: Option<f64>,
-    /// The same network with its linear and 3x3 convolution weights int8 (as the served
-    /// models are): steady pass, median of `runs`, and the GPU memory its weights hold.
-    pub int8_steady_median_ms: f64,
-    pub int8_steady_fastest_ms: f64,
-    pub int8_weight_bytes: u64,
+    /// The same network with its linear and 3x3 convolution weights in each compact format.
+    pub compact: Vec<CompactBench>,
+}
+
+/// The pass with the linear and 3x3 convolution weights held compactly on the GPU.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CompactBench {
+    /// "int8", as the served models are, or "f16", as an f16 file holds them.
+    pub format: String,
+    /// The steady pass, median and fastest of `runs`, wall clock.
+    pub steady_median_ms: f64,
+    pub steady_fastest_ms: f64,
+    /// GPU memory its weights hold.
+    pub weight_bytes: u64,
 }
 
 pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelBench> {
@@ -232,11 +241,21 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         inner: &weights,
         keep_offset_and_mask: false,
     };
-    let int8_model = InternImage::new(ctx, &config, &quantized, [224, 224])?;
-    let (int8_steady_median_ms, int8_steady_fastest_ms) =
-        time_steady_passes(ctx, &int8_model, &image, runs).await?;
-    let int8_weight_bytes = int8_model.memory().weights;
-    drop(int8_model);
+    let mut compact = Vec::new();
+    for (format, source) in [
+        ("int8", &quantized as &dyn WeightSource),
+        ("f16", &Halved(&weights)),
+    ] {
+        let model = InternImage::new(ctx, &config, source, [224, 224])?;
+        let (steady_median_ms, steady_fastest_ms) =
+            time_steady_passes(ctx, &model, &image, runs).await?;
+        compact.push(CompactBench {
+            format: format.to_owned(),
+            steady_median_ms,
+            steady_fastest_ms,
+            weight_bytes: model.memory().weights,
+        });
+    }
     let timer = Timer::new(ctx);
     let (ops, gpu_pass_ms) = if timer.has_timestamps() {
         let pass_ms = gpu_pass_ms(ctx, &timer, &model, runs).await?;
@@ -263,9 +282,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         gpu_pass_ms,
         encode_ms: encode_ms(ctx, &model, runs),
         peak_gflops,
-        int8_steady_median_ms,
-        int8_steady_fastest_ms,
-        int8_weight_bytes,
+        compact,
     })
 }
 

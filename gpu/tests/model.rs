@@ -9,7 +9,16 @@ use gpu::GpuContext;
 use gpu::check::{Comparison, cosine_similarity};
 use gpu::model::quant::Quantized;
 use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
-use gpu::model::{InternImage, SafetensorsWeights};
+use gpu::model::{Halved, InternImage, SafetensorsWeights, WeightSource};
+
+/// A source's values as f32 only, whatever it holds them as.
+struct Widened<'a>(&'a dyn WeightSource);
+
+impl WeightSource for Widened<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> gpu::Result<Vec<f32>> {
+        self.0.tensor(name, shape)
+    }
+}
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -134,6 +143,34 @@ dual_test! {
             let f32_size = to_safetensors(&case.config, &seeded, None, None).unwrap().len();
             common::log(&format!("tiny int8 file: {} bytes, f32 file {f32_size}", bytes.len()));
         }
+    }
+
+    async fn f16_weights_keep_the_logits_and_stay_f16_where_the_adapter_has_shader_f16() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let seeded = SeededWeights::new(&case.config, case.weight_seed);
+        let halved = Halved(&seeded);
+        let f16_model = InternImage::new(&ctx, &case.config, &halved, [224, 224]).unwrap();
+        let logits = f16_model.run(&ctx, &case.image).await.unwrap();
+        // The same rounded values handed over as f32: the kernels widen each half to the value
+        // the f32 path reads, so only the order of the sums could differ.
+        let widened = InternImage::new(&ctx, &case.config, &Widened(&halved), [224, 224]).unwrap();
+        Comparison::new(&logits, &widened.run(&ctx, &case.image).await.unwrap())
+            .assert_within(SAME_PASS_TOLERANCE, "f16 weights against the same values in f32");
+        let (f16_bytes, f32_bytes) = (f16_model.memory().weights, widened.memory().weights);
+        common::log(&format!("tiny weights on the GPU: f16 {f16_bytes} B, f32 {f32_bytes} B"));
+        // Kept as halves where the adapter has shader-f16 (llvmpipe), else widened (SwiftShader).
+        if ctx.adapter.shader_f16 {
+            assert!(f16_bytes * 10 < f32_bytes * 6, "f16 {f16_bytes} B against f32 {f32_bytes} B");
+        } else {
+            assert_eq!(f16_bytes, f32_bytes);
+        }
+        // An f16 safetensors file gives the GPU the same halves.
+        let bytes = to_safetensors_as(&case.config, &seeded, None, None, StoredAs::F16).unwrap();
+        let file = SafetensorsWeights::parse(&bytes).unwrap();
+        let from_file = InternImage::new(&ctx, &file.config, &file, [224, 224]).unwrap();
+        assert_eq!(from_file.run(&ctx, &case.image).await.unwrap(), logits);
+        assert_eq!(from_file.memory().weights, f16_bytes);
     }
 
     async fn safetensors_round_trip_gives_the_same_logits() {

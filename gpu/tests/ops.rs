@@ -14,6 +14,7 @@ use gpu::ops::peak::{self, Peak, PeakShape};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
+use half::f16;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
@@ -200,6 +201,33 @@ dual_test! {
             let expected = linear::reference(&input, &dequantized, &bias, k as usize, epilogue, Some(&residual));
             let kernel = lin.kernel_for([m, n, k]);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
+        }
+        }
+    }
+
+    async fn f16_linear_matches_the_reference_on_its_widened_weights() {
+        let ctx = context().await;
+        let mut rng = SeededRng::new(28);
+        // Every kernel, reading halves where the adapter has shader-f16 (llvmpipe) and the
+        // halves widened when uploaded elsewhere (SwiftShader); K off the texture's pairs of
+        // rows and N off the column blocks (the scalar kernel, always widened), and a single row.
+        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
+        for ([m, n, k], epilogue) in [([100, 72, 36], Epilogue::Gelu), ([49, 512, 256], Epilogue::Accumulate), ([1, 12, 768], Epilogue::Store), ([100, 72, 33], Epilogue::Store), ([7, 3, 2], Epilogue::Accumulate), ([17, 12, 4], Epilogue::Gelu)] {
+            let input = random(&mut rng, (m * k) as usize);
+            let halves: Vec<f16> = random(&mut rng, (n * k) as usize).into_iter().map(f16::from_f32).collect();
+            let bias = random(&mut rng, n as usize);
+            let residual = random(&mut rng, (m * n) as usize);
+            let packed = linear::pack_weight(&halves, n as usize, k as usize);
+            let weights = lin.upload(&ctx, "h", PackedWeights::F16(&packed), [n, k]);
+            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
+            let out = storage_from(&ctx, "out", &residual);
+            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
+            let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
+            let expected = linear::reference(&input, &widened, &bias, k as usize, epilogue, Some(&residual));
+            let kernel = lin.kernel_for([m, n, k]);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("f16 linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
         }
         }
     }

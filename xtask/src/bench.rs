@@ -252,6 +252,7 @@ async fn bench_model_tiles(ctx: &GpuContext, runs: usize) -> Result<serde_json::
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
     use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights};
+    use half::f16;
     let tiled = |tile: Tile| (format!("tiled {}", tile.name()), Linear::tiled(ctx, tile));
     let tiles = if ctx.adapter.runs_on_cpu() {
         vec![Tile::SMALL, Tile::LARGE]
@@ -266,15 +267,17 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
     print!("\n{:<18}", "[M, N, K]");
     for (name, _) in &kernels {
         print!(
-            " {:>14} {:>7} {:>14} {:>7}",
+            " {:>14} {:>7} {:>9} {:>7} {:>9} {:>7}",
             format!("{name} f32 ms"),
+            "GFLOP/s",
+            "f16 ms",
             "GFLOP/s",
             "int8 ms",
             "GFLOP/s"
         );
     }
     println!(" {:>9}", "rel err");
-    let mut totals = vec![0.0; 2 * kernels.len()];
+    let mut totals = vec![0.0; 3 * kernels.len()];
     let mut total_flops = 0.0;
     for (index, &[m, n, k]) in LINEAR_SHAPES.iter().enumerate() {
         let (mu, nu, ku) = (m as usize, n as usize, k as usize);
@@ -290,6 +293,10 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
             .collect();
         let want_f32 = linear::reference(&x, &w, &b, ku, Epilogue::Store, None);
         let want_int8 = linear::reference(&x, &dequantized, &b, ku, Epilogue::Store, None);
+        let halves: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
+        let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
+        let want_f16 = linear::reference(&x, &widened, &b, ku, Epilogue::Store, None);
+        let packed_halves = linear::pack_weight(&halves, nu, ku);
         let input = storage_from(ctx, "x", &x);
         let bias = storage_from(ctx, "bias", &linear::pack_bias(&b));
         let output = storage_zeroed(ctx, "y", mu * nu);
@@ -302,6 +309,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         for (i, (_, kernel)) in kernels.iter().enumerate() {
             let cases = [
                 (PackedWeights::F32(&packed), &want_f32),
+                (PackedWeights::F16(&packed_halves), &want_f16),
                 (
                     PackedWeights::Int8 {
                         words: &words,
@@ -325,19 +333,21 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                     .await
                     .map_err(|e| e.to_string())?;
                 error = error.max(Comparison::new(&got, want).relative_error);
-                totals[2 * i + j] += ms;
-                print!(" {ms:>14.3} {:>7.2}", flops / ms / 1e6);
+                totals[3 * i + j] += ms;
+                let width = if j == 0 { 14 } else { 9 };
+                print!(" {ms:>width$.3} {:>7.2}", flops / ms / 1e6);
             }
         }
         println!(" {error:>9.2e}");
     }
     print!("{:<18}", "sum");
-    for ms in &totals {
-        print!(" {ms:>14.3} {:>7.2}", total_flops / ms / 1e6);
+    for (j, ms) in totals.iter().enumerate() {
+        let width = if j % 3 == 0 { 14 } else { 9 };
+        print!(" {ms:>width$.3} {:>7.2}", total_flops / ms / 1e6);
     }
     println!(
         "\n\nrel err: the largest ||out-ref|| / ||ref|| over the kernels, against the f64 CPU \
-         reference (int8: with the dequantized weights), of y = x W^T + b."
+         reference (f16: with the widened weights; int8: the dequantized ones), of y = x W^T + b."
     );
     Ok(())
 }
@@ -508,12 +518,15 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         ms(bench.explore_median_ms),
         ms(bench.explore_fastest_ms)
     );
-    println!(
-        "  the same with int8 linear and 3x3 convolution weights: {} ms, fastest {} ms (weights {:.1} MB)",
-        ms(bench.int8_steady_median_ms),
-        ms(bench.int8_steady_fastest_ms),
-        bench.int8_weight_bytes as f64 / 1e6
-    );
+    for compact in &bench.compact {
+        println!(
+            "  the same with {} linear and 3x3 convolution weights: {} ms, fastest {} ms (weights {:.1} MB)",
+            compact.format,
+            ms(compact.steady_median_ms),
+            ms(compact.steady_fastest_ms),
+            compact.weight_bytes as f64 / 1e6
+        );
+    }
     if let Some(peak) = bench.peak_gflops {
         let fastest = bench.gflop / bench.steady_fastest_ms * 1e3;
         println!(

@@ -18,6 +18,7 @@ use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
 use crate::ops::layernorm::LayerNorm;
 use crate::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights, Tile};
 use crate::ops::pool::MeanPool;
+use half::f16;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
 #[derive(Clone, Debug)]
@@ -157,10 +158,27 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Each of the tensors `names` as `read` gives it, if it gives every one.
+    fn all_of<T>(
+        &self,
+        names: &[String],
+        read: impl Fn(&str, &[usize]) -> Result<Option<T>>,
+    ) -> Result<Option<Vec<T>>> {
+        let mut parts = Vec::with_capacity(names.len());
+        for name in names {
+            match read(name, &self.shape_of(name)?)? {
+                Some(part) => parts.push(part),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(parts))
+    }
+
     /// The `[rows, k]` weights `names` (linears, or 1x1 convolutions), their rows stacked and
     /// padded with zero rows to `n`, uploaded as the linear kernel reads them: int8 with their
-    /// scales when the source holds every one so, else f32. `row_scale` multiplies each output
-    /// row (a folded BatchNorm): into the scales for int8, exactly.
+    /// scales when the source holds every one so, else f16 likewise, else f32. `row_scale`
+    /// multiplies each output row (a folded BatchNorm): into the scales for int8, exactly;
+    /// halves so rescaled would be rounded again, so they are widened to f32 first.
     fn linear_weights(
         &self,
         names: &[String],
@@ -169,14 +187,11 @@ impl Builder<'_> {
     ) -> Result<LinearWeights> {
         let (linear, nk) = (&self.kernels.linear, [n, k]);
         let (n, k) = (n as usize, k as usize);
-        let mut quantized = Vec::new();
-        for name in names {
-            quantized.push(self.source.quantized(name, &self.shape_of(name)?)?);
-        }
         let label = names[0].as_str();
-        Ok(if quantized.iter().all(Option::is_some) {
+        let quantized = self.all_of(names, |name, shape| self.source.quantized(name, shape))?;
+        if let Some(quantized) = quantized {
             let (mut q, mut scales) = (Vec::with_capacity(n * k), Vec::with_capacity(n));
-            for (part, part_scales) in quantized.into_iter().flatten() {
+            for (part, part_scales) in quantized {
                 q.extend(part);
                 scales.extend(part_scales);
             }
@@ -193,21 +208,29 @@ impl Builder<'_> {
                 words: &words,
                 scales: &scales,
             };
-            linear.upload(self.ctx, label, packed, nk)
-        } else {
-            let mut weight = Vec::with_capacity(n * k);
-            for name in names {
-                weight.extend(self.read(name)?);
-            }
-            weight.resize(n * k, 0.0);
-            if let Some(row_scale) = row_scale {
-                for (row, r) in weight.chunks_mut(k).zip(row_scale) {
-                    row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
-                }
-            }
+            return Ok(linear.upload(self.ctx, label, packed, nk));
+        }
+        if row_scale.is_none()
+            && let Some(halves) =
+                self.all_of(names, |name, shape| self.source.halves(name, shape))?
+        {
+            let mut weight = halves.concat();
+            weight.resize(n * k, f16::ZERO);
             let packed = linear::pack_weight(&weight, n, k);
-            linear.upload(self.ctx, label, PackedWeights::F32(&packed), nk)
-        })
+            return Ok(linear.upload(self.ctx, label, PackedWeights::F16(&packed), nk));
+        }
+        let mut weight = Vec::with_capacity(n * k);
+        for name in names {
+            weight.extend(self.read(name)?);
+        }
+        weight.resize(n * k, 0.0);
+        if let Some(row_scale) = row_scale {
+            for (row, r) in weight.chunks_mut(k).zip(row_scale) {
+                row.iter_mut().for_each(|v| *v = (f64::from(*v) * r) as f32);
+            }
+        }
+        let packed = linear::pack_weight(&weight, n, k);
+        Ok(linear.upload(self.ctx, label, PackedWeights::F32(&packed), nk))
     }
 
     fn push_linear(
@@ -276,19 +299,20 @@ impl Builder<'_> {
         let (cout, cin) = (shape.out_channels as usize, shape.in_channels as usize);
         let name = format!("{prefix}.weight");
         let (linear, nk) = (&self.kernels.linear, [shape.out_channels, shape.row_len()]);
-        let weights = match self.source.quantized(&name, &self.shape_of(&name)?)? {
-            Some((q, scales)) => {
-                let words = conv2d::pack_weight_int8(&q, cout, cin);
-                let packed = PackedWeights::Int8 {
-                    words: &words,
-                    scales: &scales,
-                };
-                linear.upload(self.ctx, prefix, packed, nk)
-            }
-            None => {
-                let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
-                linear.upload(self.ctx, prefix, PackedWeights::F32(&weight), nk)
-            }
+        let shape_of_weight = self.shape_of(&name)?;
+        let weights = if let Some((q, scales)) = self.source.quantized(&name, &shape_of_weight)? {
+            let words = conv2d::pack_weight_int8(&q, cout, cin);
+            let packed = PackedWeights::Int8 {
+                words: &words,
+                scales: &scales,
+            };
+            linear.upload(self.ctx, prefix, packed, nk)
+        } else if let Some(halves) = self.source.halves(&name, &shape_of_weight)? {
+            let weight = conv2d::pack_weight(&halves, cout, cin);
+            linear.upload(self.ctx, prefix, PackedWeights::F16(&weight), nk)
+        } else {
+            let weight = conv2d::pack_weight(&self.read(&name)?, cout, cin);
+            linear.upload(self.ctx, prefix, PackedWeights::F32(&weight), nk)
         };
         let bias = if with_bias {
             self.upload(&format!("{prefix}.bias"))?

@@ -10,4 +10,4 @@ pub mod weights;
 
 pub use config::ModelConfig;
 pub use internimage::{DcnLayer, InternImage};
-pub use weights::{SafetensorsWeights, SeededWeights, WeightSource};
+pub use weights::{Halved, SafetensorsWeights, SeededWeights, WeightSource};

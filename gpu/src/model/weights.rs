@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use half::f16;
 use safetensors::{Dtype, SafeTensors};
 
 use super::config::ModelConfig;
@@ -18,6 +19,27 @@ pub trait WeightSource {
     /// source holds it so; `tensor` then returns the same values dequantized.
     fn quantized(&self, _name: &str, _shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
         Ok(None)
+    }
+
+    /// The tensor as f16, when the source holds it so; `tensor` then returns the same values
+    /// widened.
+    fn halves(&self, _name: &str, _shape: &[usize]) -> Result<Option<Vec<f16>>> {
+        Ok(None)
+    }
+}
+
+/// Any weight source seen as an f16 file would hold it: every tensor rounded to f16.
+pub struct Halved<'a>(pub &'a dyn WeightSource);
+
+impl WeightSource for Halved<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let halves = self.0.tensor(name, shape)?.into_iter().map(f16::from_f32);
+        Ok(halves.map(f16::to_f32).collect())
+    }
+
+    fn halves(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f16>>> {
+        let values = self.0.tensor(name, shape)?;
+        Ok(Some(values.into_iter().map(f16::from_f32).collect()))
     }
 }
 
@@ -107,9 +129,9 @@ impl WeightSource for SafetensorsWeights<'_> {
         let data = view.data();
         Ok(match view.dtype() {
             Dtype::F32 => bytemuck::pod_collect_to_vec(data),
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            Dtype::F16 => bytemuck::pod_collect_to_vec::<u8, f16>(data)
+                .into_iter()
+                .map(f16::to_f32)
                 .collect(),
             Dtype::BF16 => data
                 .chunks_exact(2)
@@ -130,6 +152,11 @@ impl WeightSource for SafetensorsWeights<'_> {
         }
         let scales = self.tensor(&scale_name(name), &shape[..1])?;
         Ok(Some((bytemuck::cast_slice(view.data()).to_vec(), scales)))
+    }
+
+    fn halves(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f16>>> {
+        let view = self.view(name, shape)?;
+        Ok((view.dtype() == Dtype::F16).then(|| bytemuck::pod_collect_to_vec(view.data())))
     }
 }
 
@@ -191,7 +218,9 @@ impl WeightSource for SeededWeights {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoredAs {
     F32,
-    /// Half the size; the engine widens to f32 when it loads.
+    /// Half the size. Where the adapter has `shader-f16` the linear and dense convolution
+    /// weights stay f16 on the GPU; the engine widens the rest, and all of it elsewhere, to
+    /// f32 when it loads.
     F16,
     /// Linear and 1x1-convolution weights as int8 with per-output-channel f32 scales in
     /// `<name>.scale` (the rest f32): a quarter of the size, and int8 on the GPU too.
@@ -241,7 +270,7 @@ pub fn to_safetensors_as(
             StoredAs::F16 => (
                 Dtype::F16,
                 data.iter()
-                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .flat_map(|&v| f16::from_f32(v).to_le_bytes())
                     .collect(),
             ),
             _ => (Dtype::F32, bytemuck::cast_slice(&data).to_vec()),

@@ -124,7 +124,11 @@ fn as_rows<T: Copy + Default>(
 }
 
 /// PyTorch `[Cout, Cin, 3, 3]` f32 weights as the linear kernel reads them.
-pub fn pack_weight(weight: &[f32], out_channels: usize, in_channels: usize) -> Vec<f32> {
+pub fn pack_weight<T: Copy + Default>(
+    weight: &[T],
+    out_channels: usize,
+    in_channels: usize,
+) -> Vec<T> {
     let (rows, row) = as_rows(weight, out_channels, in_channels);
     linear::pack_weight(&rows, out_channels, row)
 }

@@ -12,11 +12,13 @@ struct Params {
 
 override EPILOGUE: u32 = 0u;
 override QUANTIZED: bool = false;
+override HALVES: bool = false; // f16 weights
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
 // Texel (c, k) holds the bits of K row k, columns 4c..4c+3 (f32, the layout of pack_weight);
-// int8: texel (c, q) holds the 4 words of K rows 4q..4q+3 (pack_weight_int8). On both CPU
+// int8: texel (c, q) holds the 4 words of K rows 4q..4q+3 (pack_weight_int8); f16: texel (c, h)
+// holds K rows 2h and 2h + 1, columns 4c..4c+3, two to a word (half_texels). On both CPU
 // adapters, the kernels run faster so than from a storage buffer: llvmpipe makes every storage
 // load a loop over the lanes with a bounds check per component (docs/performance.md).
 @group(0) @binding(2) var weight: texture_2d<u32>;
@@ -30,6 +32,11 @@ fn weights(q: u32, col4: u32) -> mat4x4<f32> {
         let words = textureLoad(weight, vec2<u32>(col4, q), 0);
         return mat4x4<f32>(unpack_i8x4(words.x), unpack_i8x4(words.y), unpack_i8x4(words.z), unpack_i8x4(words.w));
     }
+    if (HALVES) {
+        let even = textureLoad(weight, vec2<u32>(col4, q * 2u), 0);
+        let odd = textureLoad(weight, vec2<u32>(col4, q * 2u + 1u), 0);
+        return mat4x4<f32>(halves(even.xy), halves(even.zw), halves(odd.xy), halves(odd.zw));
+    }
     let row = q * 4u;
     return mat4x4<f32>(
         bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row), 0)),
@@ -37,6 +44,11 @@ fn weights(q: u32, col4: u32) -> mat4x4<f32> {
         bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row + 2u), 0)),
         bitcast<vec4<f32>>(textureLoad(weight, vec2<u32>(col4, row + 3u), 0)),
     );
+}
+
+// Four f16 values, two to a word, widened: core WGSL, no `shader-f16` needed.
+fn halves(words: vec2<u32>) -> vec4<f32> {
+    return vec4<f32>(unpack2x16float(words.x), unpack2x16float(words.y));
 }
 
 // What turns an invocation's sums into outputs: its first column block, scales and biases.

@@ -15,6 +15,7 @@ use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, KernelCache, WEIGHTED_BINDINGS
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
 use crate::dispatch::Dispatch;
+use half::f16;
 
 mod tile;
 pub use tile::Tile;
@@ -76,9 +77,9 @@ fn padded(n: usize) -> usize {
 }
 
 /// PyTorch `[N, K]` to the kernel's `[K, N]`, each row padded with zeros to a multiple of 4.
-pub fn pack_weight(weight: &[f32], n: usize, k: usize) -> Vec<f32> {
+pub fn pack_weight<T: Copy + Default>(weight: &[T], n: usize, k: usize) -> Vec<T> {
     let stride = padded(n);
-    let mut packed = vec![0f32; k * stride];
+    let mut packed = vec![T::default(); k * stride];
     for r in 0..n {
         for c in 0..k {
             packed[c * stride + r] = weight[r * k + c];
@@ -94,13 +95,25 @@ pub fn pack_bias(bias: &[f32]) -> Vec<f32> {
     packed
 }
 
-/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), then f32 or int8,
+/// How a layer's weights are held on the GPU and read by the kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WeightFormat {
+    F32,
+    /// Two to a 32-bit word, widened in registers: half the bytes and, from a texture, half
+    /// the loads of f32, with every value of an f16 file kept exactly. Only the vec4 kernels
+    /// read them; the scalar kernel's are widened to f32 when uploaded.
+    F16,
+    /// Four to a word with a scale per output column.
+    Int8,
+}
+
+/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), then weight format,
 /// each compiled when a layer first needs it: a driver may take seconds over a big kernel
-/// (SwiftShader over the large tile), and a model mostly uses one of the two weight types.
+/// (SwiftShader over the large tile), and a model mostly uses one weight format.
 struct Kernels {
     source: String,
     bindings: [Access; 5],
-    compiled: KernelCache<(u32, bool)>,
+    compiled: KernelCache<(u32, WeightFormat)>,
 }
 
 impl Kernels {
@@ -112,12 +125,17 @@ impl Kernels {
         }
     }
 
-    fn get(&self, ctx: &GpuContext, epilogue: u32, quantized: bool) -> Kernel {
-        self.compiled.get((epilogue, quantized), || {
-            let constants = [
+    fn get(&self, ctx: &GpuContext, epilogue: u32, format: WeightFormat) -> Kernel {
+        self.compiled.get((epilogue, format), || {
+            let flag = |on: bool| f64::from(u8::from(on));
+            let mut constants = vec![
                 ("EPILOGUE", f64::from(epilogue)),
-                ("QUANTIZED", f64::from(u8::from(quantized))),
+                ("QUANTIZED", flag(format == WeightFormat::Int8)),
             ];
+            // Declared by the vec4 kernels only, the scalar one never reading halves.
+            if format == WeightFormat::F16 {
+                constants.push(("HALVES", flag(true)));
+            }
             Kernel::new(ctx, "linear", &self.source, &self.bindings, &constants)
         })
     }
@@ -131,6 +149,12 @@ pub struct Linear {
     vec4: (LinearKernel, Kernels),
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
+    /// Whether f16 weights stay f16: where the adapter has `shader-f16`, whose compilers
+    /// widen halves in an instruction or two (llvmpipe: the linears 11 % faster than f32).
+    /// SwiftShader has no such feature and widens them by integer arithmetic, which cost more
+    /// than the loads it saves (the pass 5-16 % slower than f32): there they are widened when
+    /// uploaded.
+    keeps_halves: bool,
     no_scales: wgpu::Buffer,
 }
 
@@ -147,6 +171,7 @@ pub enum LinearKernel {
 pub enum LinearWeights {
     F32(wgpu::Buffer),
     F32Texture(wgpu::TextureView, u64),
+    F16Texture(wgpu::TextureView, u64),
     Int8 {
         packed: wgpu::Buffer,
         scales: wgpu::Buffer,
@@ -163,7 +188,7 @@ impl LinearWeights {
     pub fn bytes(&self) -> u64 {
         match self {
             Self::F32(weight) => weight.size(),
-            Self::F32Texture(_, bytes) => *bytes,
+            Self::F32Texture(_, bytes) | Self::F16Texture(_, bytes) => *bytes,
             Self::Int8 { packed, scales } => packed.size() + scales.size(),
             Self::Int8Texture { bytes, scales, .. } => bytes + scales.size(),
         }
@@ -177,20 +202,34 @@ impl LinearWeights {
     ) -> (wgpu::BindingResource<'a>, &'a wgpu::Buffer) {
         match self {
             Self::F32(weight) => (weight.as_entire_binding(), no_scales),
-            Self::F32Texture(view, _) => (wgpu::BindingResource::TextureView(view), no_scales),
+            Self::F32Texture(view, _) | Self::F16Texture(view, _) => {
+                (wgpu::BindingResource::TextureView(view), no_scales)
+            }
             Self::Int8 { packed, scales } => (packed.as_entire_binding(), scales),
             Self::Int8Texture { packed, scales, .. } => {
                 (wgpu::BindingResource::TextureView(packed), scales)
             }
         }
     }
+
+    /// The format the kernels read, and whether from a texture.
+    fn format(&self) -> (WeightFormat, bool) {
+        match self {
+            Self::F32(_) => (WeightFormat::F32, false),
+            Self::F32Texture(..) => (WeightFormat::F32, true),
+            Self::F16Texture(..) => (WeightFormat::F16, true),
+            Self::Int8 { .. } => (WeightFormat::Int8, false),
+            Self::Int8Texture { .. } => (WeightFormat::Int8, true),
+        }
+    }
 }
 
-/// Weights packed for the linear kernels: f32 by [`pack_weight`], or int8 by
+/// Weights packed for the linear kernels: f32 or f16 by [`pack_weight`], or int8 by
 /// [`pack_weight_int8`] with their scales (one per output column, at least N of them).
 #[derive(Clone, Copy)]
 pub enum PackedWeights<'a> {
     F32(&'a [f32]),
+    F16(&'a [f16]),
     Int8 { words: &'a [u32], scales: &'a [f32] },
 }
 
@@ -218,6 +257,7 @@ impl Linear {
             scalar: Kernels::new(source(), WEIGHTED_BINDINGS),
             vec4: (kind, Kernels::new(vec4_source, texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
+            keeps_halves: ctx.adapter.shader_f16,
             no_scales: super::no_scales(ctx),
         }
     }
@@ -251,6 +291,16 @@ impl Linear {
                 LinearWeights::F32Texture(view, bytes.len() as u64)
             }
             PackedWeights::F32(values) => LinearWeights::F32(storage_from(ctx, label, values)),
+            PackedWeights::F16(values) if texture && self.keeps_halves => {
+                let texels = half_texels(values, [width, k]);
+                let bytes = bytemuck::cast_slice(&texels);
+                let view = texture_of(ctx, label, bytes, [width, k / 2]);
+                LinearWeights::F16Texture(view, bytes.len() as u64)
+            }
+            PackedWeights::F16(values) => {
+                let widened: Vec<f32> = values.iter().map(|v| v.to_f32()).collect();
+                self.upload(ctx, label, PackedWeights::F32(&widened), [n, k])
+            }
             PackedWeights::Int8 { words, scales } => {
                 let scales = storage_from(ctx, label, &pack_bias(scales));
                 if texture {
@@ -297,18 +347,13 @@ impl Linear {
             }
             LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
         };
-        let (in_texture, int8) = match weights {
-            LinearWeights::F32(_) => (false, false),
-            LinearWeights::F32Texture(..) => (true, false),
-            LinearWeights::Int8 { .. } => (false, true),
-            LinearWeights::Int8Texture { .. } => (true, true),
-        };
+        let (format, in_texture) = weights.format();
         assert_eq!(
             in_texture,
             kind != LinearKernel::Scalar,
             "linear [{m}, {n}, {k}]: weights not where its {kind:?} kernel reads them"
         );
-        let kernel = kernels.get(ctx, epilogue_code, int8);
+        let kernel = kernels.get(ctx, epilogue_code, format);
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
@@ -358,6 +403,22 @@ fn texture_of(
         bytes,
     );
     texture.create_view(&Default::default())
+}
+
+/// Halves packed by [`pack_weight`] (`[K, 4 width]`, K even) as the vec4 kernels read them:
+/// texel (c, h) holds K rows 2h and 2h + 1 of columns 4c..4c+3, so that one step of 4 along K
+/// is two loads.
+fn half_texels(values: &[f16], [width, k]: [u32; 2]) -> Vec<f16> {
+    let stride = 4 * width as usize;
+    let mut texels = Vec::with_capacity(values.len());
+    for pair in values.chunks_exact(2 * stride).take(k as usize / 2) {
+        let (even, odd) = pair.split_at(stride);
+        for (a, b) in even.chunks_exact(4).zip(odd.chunks_exact(4)) {
+            texels.extend_from_slice(a);
+            texels.extend_from_slice(b);
+        }
+    }
+    texels
 }
 
 /// PyTorch-layout `[N, K]` int8 weights to the kernel's words: for each block of 4 rows of K
