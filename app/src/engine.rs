@@ -48,6 +48,9 @@ pub struct ModelView {
     pub parameters: usize,
     pub dispatches: usize,
     pub gflops: f64,
+    /// What the GPU holds for it, in words: weights (as stored on the GPU: int8, f16 where the
+    /// adapter keeps halves, else f32) and activations.
+    pub gpu_memory: String,
 }
 
 /// One classified image.
@@ -183,6 +186,14 @@ impl Engine {
             parameters: config.parameter_count(),
             dispatches: network.dispatch_count(),
             gflops: network.flops() as f64 / 1e9,
+            gpu_memory: {
+                let memory = network.memory();
+                format!(
+                    "{:.1} MB of weights, {:.1} MB of activations",
+                    memory.weights as f64 / 1e6,
+                    memory.activations as f64 / 1e6
+                )
+            },
         };
         self.model.replace(Some(Rc::new(LoadedModel {
             network,

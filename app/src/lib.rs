@@ -535,6 +535,7 @@ fn ModelPanel(
                 <dd>{format!("{:.2} M parameters, {} classes", view.parameters as f64 / 1e6, view.classes)}</dd>
                 <dt>"Forward pass"</dt>
                 <dd>{format!("{} GPU dispatches, {:.2} GFLOP per image", view.dispatches, view.gflops)}</dd>
+                <dt>"GPU memory"</dt><dd data-testid="model-memory">{view.gpu_memory}</dd>
             </dl>
         }
     };

@@ -15,6 +15,8 @@ test('the default model is verified, cached, and the next visit takes it from th
     const page = app.page;
     await app.modelDescription().waitFor({ timeout: 120_000 });
     assert.match(await page.getByTestId('model-info').textContent(), /downloaded, size and SHA-256 verified/);
+    // The demo model's int8 weights, 2 MB on disk, held as they are.
+    assert.match(await page.getByTestId('model-memory').textContent(), /^[12]\.\d MB of weights, \d+\.\d MB of activations$/);
     const downloads = [];
     page.on('request', (r) => r.url().endsWith('shapes-demo.safetensors') && downloads.push(r.url()));
     await page.reload();
