@@ -134,9 +134,7 @@ impl Engine {
             device_type: a.device_type.clone(),
             timestamp_queries: a.timestamp_queries,
             shader_f16: a.shader_f16,
-            subgroups: a
-                .subgroup_size
-                .map_or("no".to_owned(), |lanes| format!("{lanes} lanes")),
+            subgroups: a.subgroups(),
             dcnv3_read: match dcnv3::Dcnv3Read::for_adapter(a) {
                 dcnv3::Dcnv3Read::Gather => "its 4 corners, gathered from a buffer",
                 dcnv3::Dcnv3Read::Filtered => "one filtered texture sample",

@@ -60,6 +60,12 @@ impl AdapterSummary {
         self.device_type == format!("{:?}", wgpu::DeviceType::Cpu)
     }
 
+    /// The subgroups in words: their width ("8 lanes"), or "no".
+    pub fn subgroups(&self) -> String {
+        self.subgroup_size
+            .map_or("no".to_owned(), |lanes| format!("{lanes} lanes"))
+    }
+
     /// A browser's fallback adapter, WebGPU on the CPU (SwiftShader in Chromium).
     pub fn is_browser_fallback(&self) -> bool {
         self.backend == format!("{:?}", wgpu::Backend::BrowserWebGpu) && self.runs_on_cpu()

@@ -32,6 +32,23 @@ impl Dispatch {
     }
 }
 
+/// Encodes `dispatches` in order into one compute pass, with timestamps at its ends where
+/// `writes` are given: a pass, not a pass per dispatch, since each pass costs a barrier.
+pub fn encode_in_one_pass<'a>(
+    encoder: &mut wgpu::CommandEncoder,
+    label: &str,
+    dispatches: impl IntoIterator<Item = &'a Dispatch>,
+    writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: writes,
+    });
+    for dispatch in dispatches {
+        dispatch.encode(&mut pass);
+    }
+}
+
 /// The grid covering `invocations` threads with 1-D workgroups of [`WORKGROUP_SIZE`], folded
 /// into a second dimension when one would exceed the per-dimension limit. Kernels recover the
 /// linear index as `(id.y * num_workgroups.x) * WORKGROUP_SIZE + id.x`.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::buffers::read_bytes;
 use crate::context::GpuContext;
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, encode_in_one_pass};
 use crate::error::Result;
 use crate::model::quant::Quantized;
 use crate::model::{Halved, InternImage, ModelConfig, SeededWeights, WeightSource};
@@ -139,14 +139,9 @@ impl Timer {
         dispatches: &[&Dispatch],
         runs: usize,
     ) -> Result<(f64, f64)> {
+        let label = dispatches.first().map_or("", |dispatch| dispatch.label);
         self.time_with(ctx, runs, |encoder, writes| {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: dispatches.first().map(|dispatch| dispatch.label),
-                timestamp_writes: writes,
-            });
-            for dispatch in dispatches {
-                dispatch.encode(&mut pass);
-            }
+            encode_in_one_pass(encoder, label, dispatches.iter().copied(), writes)
         })
         .await
     }

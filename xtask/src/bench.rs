@@ -33,8 +33,7 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
             "features: shader-f16 {}, float32-filterable {}, subgroups {}",
             if a.shader_f16 { "yes" } else { "no" },
             if a.float32_filterable { "yes" } else { "no" },
-            a.subgroup_size
-                .map_or("no".to_owned(), |width| format!("{width} wide"))
+            a.subgroups()
         );
         let timer = Timer::new(&ctx);
         println!(

@@ -9,7 +9,7 @@ use super::config::{BATCH_NORM_EPS, LAYER_NORM_EPS, ModelConfig};
 use super::weights::WeightSource;
 use crate::buffers::{Readback, StagingPool, read_f32, storage_from, storage_zeroed};
 use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, Work};
+use crate::dispatch::{Dispatch, Work, encode_in_one_pass};
 use crate::error::{Error, Result};
 use crate::locked;
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
@@ -834,13 +834,9 @@ impl InternImage {
         substitutes: &HashMap<usize, Dispatch>,
         writes: Option<wgpu::ComputePassTimestampWrites<'_>>,
     ) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("internimage"),
-            timestamp_writes: writes,
-        });
-        for (i, dispatch) in self.plan.iter().enumerate() {
-            substitutes.get(&i).unwrap_or(dispatch).encode(&mut pass);
-        }
+        let dispatches = (self.plan.iter().enumerate())
+            .map(|(i, dispatch)| substitutes.get(&i).unwrap_or(dispatch));
+        encode_in_one_pass(encoder, "internimage", dispatches, writes);
     }
 
     /// Checks `image` and queues its upload, which runs before the next submitted work.

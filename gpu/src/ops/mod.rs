@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use wgpu::util::DeviceExt;
 
 use crate::context::GpuContext;
+use crate::dispatch::encode_in_one_pass;
 
 /// GELU with the exact erf form, shared by the kernels that fuse it: WGSL has no `include`, so
 /// launchers prepend it to their source.
@@ -253,12 +254,8 @@ impl<K: Eq + Hash> KernelCache<K> {
 /// Encodes `dispatches` in one compute pass and submits them: for stand-alone op runs.
 pub fn submit(ctx: &GpuContext, dispatches: &[&crate::dispatch::Dispatch]) {
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        for dispatch in dispatches {
-            dispatch.encode(&mut pass);
-        }
-    }
+    let label = dispatches.first().map_or("", |dispatch| dispatch.label);
+    encode_in_one_pass(&mut encoder, label, dispatches.iter().copied(), None);
     ctx.queue.submit([encoder.finish()]);
 }
 
