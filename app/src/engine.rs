@@ -25,7 +25,7 @@ pub struct AdapterView {
     /// The subgroup width ("4 lanes") or "no": with subgroups the linear layers share loads.
     pub subgroups: String,
     /// How the DCNv3 kernel reads its input here.
-    pub dcnv3_read: &'static str,
+    pub dcnv3_read: String,
 }
 
 /// One row of the DCNv3 self-check table.
@@ -136,8 +136,14 @@ impl Engine {
             shader_f16: a.shader_f16,
             subgroups: a.subgroups(),
             dcnv3_read: match dcnv3::Dcnv3Read::for_adapter(a) {
-                dcnv3::Dcnv3Read::Gather => "its 4 corners, gathered from a buffer",
-                dcnv3::Dcnv3Read::Filtered => "one filtered texture sample",
+                dcnv3::Dcnv3Read::Gather { split: 1 } => {
+                    "its 4 corners, gathered from a buffer".to_owned()
+                }
+                dcnv3::Dcnv3Read::Gather { split } => format!(
+                    "its 4 corners, gathered from a buffer ({split} invocations a group, each \
+                     with its share of the channels)"
+                ),
+                dcnv3::Dcnv3Read::Filtered => "one filtered texture sample".to_owned(),
             },
         }
     }

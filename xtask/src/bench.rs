@@ -89,7 +89,7 @@ async fn bench_dcnv3(
     println!(
         "\nDCNv3 reads its input by {}",
         match read {
-            Dcnv3Read::Gather => "gathering each location's 4 corners from a storage buffer",
+            Dcnv3Read::Gather { .. } => "gathering each location's 4 corners from a storage buffer",
             Dcnv3Read::Filtered =>
                 "one filtered texture sample a location, from planes laid out by a dispatch \
                  of their own: timed with the kernel, and alone in `planes ms`",
@@ -112,7 +112,7 @@ async fn bench_dcnv3(
         let comparison = dcnv3::check_against_reference(ctx, shape, level as u64 + 1)
             .await
             .map_err(|e| e.to_string())?;
-        let dispatches = dcnv3_dispatches(ctx, shape)?;
+        let dispatches = dcnv3_dispatches(ctx, shape, read)?;
         let (gpu_ms, wall_ms) = timer
             .time_all(ctx, &dispatches.in_order(), runs)
             .await
@@ -155,6 +155,20 @@ async fn bench_dcnv3(
          (input, offsets, logits read once, output written once); x floor is the time over what \
          that traffic takes at the copy bandwidth: near 1 means memory bound."
     );
+    let splits = [1, 2, 4];
+    println!("\nGathering with each (pixel, group) shared by 1, 2 or 4 invocations, median ms:");
+    for (level, shape) in dcnv3::internimage_t_shapes().iter().enumerate() {
+        print!("  level {level}");
+        for split in splits {
+            let dispatches = dcnv3_dispatches(ctx, shape, Dcnv3Read::Gather { split })?;
+            let (ms, _) = timer
+                .time_all(ctx, &dispatches.in_order(), runs)
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("  {split}: {ms:>8.3}");
+        }
+        println!();
+    }
     Ok(())
 }
 
@@ -592,15 +606,19 @@ fn git_commit() -> String {
         .unwrap_or_default()
 }
 
-/// A DCNv3 layer's dispatches on seeded inputs, with the adapter's read.
-fn dcnv3_dispatches(ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Dcnv3Dispatches, String> {
+/// A DCNv3 layer's dispatches on seeded inputs, reading as `read`.
+fn dcnv3_dispatches(
+    ctx: &GpuContext,
+    shape: &Dcnv3Shape,
+    read: Dcnv3Read,
+) -> Result<Dcnv3Dispatches, String> {
     let mut rng = SeededRng::new(7);
     let input = storage_from(ctx, "input", &rng.uniform_vec(shape.input_len(), -1.0, 1.0));
     let offsets = rng.uniform_vec(shape.offset_len(), -3.0, 3.0);
     let mask = rng.uniform_vec(shape.mask_len(), -3.0, 3.0);
     let points = storage_from(ctx, "points", &shape.pack_points(&offsets, &mask));
     let output = storage_zeroed(ctx, "output", shape.input_len());
-    let kernel = Dcnv3::new(ctx, shape.group_channels);
+    let kernel = Dcnv3::reading(ctx, shape.group_channels, read);
     let planes = kernel.planes(ctx, shape).map_err(|e| e.to_string())?;
     let buffers = Dcnv3Buffers {
         input: &input,

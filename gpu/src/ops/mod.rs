@@ -49,7 +49,10 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
     vec![
         ("im2col", conv2d::im2col_source(1)),
         ("im2col (vec4)", conv2d::im2col_source(4)),
-        ("dcnv3 (gather)", dcnv3::source(dcnv3::Dcnv3Read::Gather)),
+        (
+            "dcnv3 (gather)",
+            dcnv3::source(dcnv3::Dcnv3Read::Gather { split: 1 }),
+        ),
         (
             "dcnv3 (filtered)",
             dcnv3::source(dcnv3::Dcnv3Read::Filtered),

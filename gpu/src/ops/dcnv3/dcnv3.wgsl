@@ -1,9 +1,10 @@
 // DCNv3 core (spec section 4): for every output pixel and group, softmax the 9 mask logits, then
 // sum the 9 bilinear samples of the group's channels at the offset locations, weighted by the mask.
 //
-// One invocation computes one (pixel, group): the softmax and each point's location are computed
-// once and reused across all GROUP_CHANNELS channels, which are read and written as vec4, each
-// into its own accumulator: on SwiftShader a local array indexed in a loop lives in memory, every
+// One invocation computes one (pixel, group), or its share where CHANNEL_SPLIT invocations share
+// it (on GPUs, for more threads with shorter chains of loads): the softmax and each point's
+// location are computed once and reused across its channels, which are read and written as
+// vec4, each into its own accumulator: on SwiftShader a local array indexed in a loop lives in memory, every
 // access a loop over the lanes (2x slower in the browser, and no faster natively). Locations are
 // in the unpadded map (as the official CUDA kernel computes them); corners outside it contribute
 // zero. How the input is read at a location is the reader's part, appended to this file by the
@@ -26,6 +27,8 @@ struct Params {
 override GROUP_CHANNELS: u32 = 16u;
 // Whether to write the sampling locations and weights (for the visualisation) besides the output.
 override EMIT_SAMPLING: bool = false;
+// Invocations per (pixel, group); it divides GROUP_CHANNELS / 4.
+override CHANNEL_SPLIT: u32 = 1u;
 
 const POINTS: u32 = 9u;
 
@@ -43,16 +46,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let index = (wg.y * grid.x + wg.x) * 64u + local;
     let groups = params.groups;
     let width = params.width;
-    if (index >= params.height * width * groups) {
+    if (index >= params.height * width * groups * CHANNEL_SPLIT) {
         return;
     }
-    let g = index % groups;
-    let pixel = index / groups;
+    let part = index % CHANNEL_SPLIT;
+    let unit = index / CHANNEL_SPLIT; // (pixel, group)
+    let g = unit % groups;
+    let pixel = unit / groups;
     let w = pixel % width;
     let h = pixel / width;
 
     // Softmax over the 9 points of this group, max-subtracted for stability.
-    let point_base = index * POINTS;
+    let point_base = unit * POINTS;
     let offset_base = pixel * (params.point_row / 2u) + g * POINTS;
     let logit_base = pixel * params.point_row + 18u * groups + g * POINTS;
     var m: array<f32, 9>;
@@ -69,9 +74,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
     let vec_per_group = GROUP_CHANNELS / 4u;
     let vec_per_pixel = groups * vec_per_group;
-    let group_vec = g * vec_per_group;
+    let vecs = vec_per_group / CHANNEL_SPLIT; // this invocation's
+    let first_vec = g * vec_per_group + part * vecs;
     let s = params.offset_scale;
-    // Accumulators past vec_per_group are never touched: the tests of the override constant
+    // Accumulators past vecs are never touched: the tests of the override constant
     // fold away when the pipeline is created.
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
@@ -90,31 +96,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let offset = offsets[offset_base + k];
         let px = f32(w) + s * (bx + offset.x);
         let py = f32(h) + s * (by + offset.y);
-        if (EMIT_SAMPLING) {
+        if (EMIT_SAMPLING && part == 0u) {
             let out = 3u * (point_base + k);
             sampling[out] = px;
             sampling[out + 1u] = py;
             sampling[out + 2u] = weight;
         }
 
-        let point = point_at(px, py, weight, group_vec);
+        let point = point_at(px, py, weight, first_vec);
         acc0 += sample(point, 0u);
-        if (vec_per_group > 1u) { acc1 += sample(point, 1u); }
-        if (vec_per_group > 2u) { acc2 += sample(point, 2u); }
-        if (vec_per_group > 3u) { acc3 += sample(point, 3u); }
-        if (vec_per_group > 4u) { acc4 += sample(point, 4u); }
-        if (vec_per_group > 5u) { acc5 += sample(point, 5u); }
-        if (vec_per_group > 6u) { acc6 += sample(point, 6u); }
-        if (vec_per_group > 7u) { acc7 += sample(point, 7u); }
+        if (vecs > 1u) { acc1 += sample(point, 1u); }
+        if (vecs > 2u) { acc2 += sample(point, 2u); }
+        if (vecs > 3u) { acc3 += sample(point, 3u); }
+        if (vecs > 4u) { acc4 += sample(point, 4u); }
+        if (vecs > 5u) { acc5 += sample(point, 5u); }
+        if (vecs > 6u) { acc6 += sample(point, 6u); }
+        if (vecs > 7u) { acc7 += sample(point, 7u); }
     }
 
-    let out = pixel * vec_per_pixel + group_vec;
+    let out = pixel * vec_per_pixel + first_vec;
     output[out] = acc0;
-    if (vec_per_group > 1u) { output[out + 1u] = acc1; }
-    if (vec_per_group > 2u) { output[out + 2u] = acc2; }
-    if (vec_per_group > 3u) { output[out + 3u] = acc3; }
-    if (vec_per_group > 4u) { output[out + 4u] = acc4; }
-    if (vec_per_group > 5u) { output[out + 5u] = acc5; }
-    if (vec_per_group > 6u) { output[out + 6u] = acc6; }
-    if (vec_per_group > 7u) { output[out + 7u] = acc7; }
+    if (vecs > 1u) { output[out + 1u] = acc1; }
+    if (vecs > 2u) { output[out + 2u] = acc2; }
+    if (vecs > 3u) { output[out + 3u] = acc3; }
+    if (vecs > 4u) { output[out + 4u] = acc4; }
+    if (vecs > 5u) { output[out + 5u] = acc5; }
+    if (vecs > 6u) { output[out + 6u] = acc6; }
+    if (vecs > 7u) { output[out + 7u] = acc7; }
 }

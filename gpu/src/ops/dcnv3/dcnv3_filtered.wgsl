@@ -12,13 +12,13 @@
 struct Point {
     uv: vec2<f32>, // the location in the texture's normalised coordinates
     weight: f32,
-    layer: u32, // the group's first layer
+    layer: u32, // the invocation's first layer of the group
 }
 
-fn point_at(px: f32, py: f32, weight: f32, group_vec: u32) -> Point {
+fn point_at(px: f32, py: f32, weight: f32, first_vec: u32) -> Point {
     let texels = vec2<f32>(f32(params.width + 2u), f32(params.height + 2u));
     // Texel i's centre is at (i + 0.5) / size; cell x is texel x + 1.
-    return Point((vec2<f32>(px, py) + 1.5) / texels, weight, group_vec);
+    return Point((vec2<f32>(px, py) + 1.5) / texels, weight, first_vec);
 }
 
 fn sample(point: Point, v: u32) -> vec4<f32> {

@@ -5,11 +5,11 @@
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>; // [H, W, G * GROUP_CHANNELS]
 
 struct Point {
-    corners: vec4<u32>, // the group's first vec4 in each corner's cell
+    corners: vec4<u32>, // the invocation's first vec4 of the group in each corner's cell
     weights: vec4<f32>, // bilinear weight times the point's mask weight, zero outside the map
 }
 
-fn point_at(px: f32, py: f32, weight: f32, group_vec: u32) -> Point {
+fn point_at(px: f32, py: f32, weight: f32, first_vec: u32) -> Point {
     let width = params.width;
     let max_x = f32(width - 1u);
     let max_y = f32(params.height - 1u);
@@ -29,7 +29,7 @@ fn point_at(px: f32, py: f32, weight: f32, group_vec: u32) -> Point {
     let cells = vec4<u32>(yi * width + xi, yi * width + xj, yj * width + xi, yj * width + xj);
     let vec_per_pixel = params.groups * (GROUP_CHANNELS / 4u);
     return Point(
-        cells * vec_per_pixel + group_vec,
+        cells * vec_per_pixel + first_vec,
         weight * vec4<f32>(on_x.x * on_y.x, on_x.y * on_y.x, on_x.x * on_y.y, on_x.y * on_y.y),
     );
 }

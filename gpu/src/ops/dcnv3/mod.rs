@@ -46,7 +46,9 @@ pub fn point_row(groups: u32) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dcnv3Read {
     /// The 4 corners' vec4 from the input buffer, weighted in the kernel: exact everywhere.
-    Gather,
+    /// `split` invocations share each (pixel, group), each taking as many of its channels'
+    /// vec4 (a power of two, lowered where it does not divide them; see [`Dcnv3Read::split`]).
+    Gather { split: u32 },
     /// One filtered texture sample from the input laid out as [`Planes`] by a dispatch of its
     /// own. On CPU adapters the sampler filters in f32 and fetches the 4 texels without the
     /// per-lane loop of a storage load: in InternImage-T's pass DCNv3 ran 1.2x faster natively
@@ -56,29 +58,60 @@ pub enum Dcnv3Read {
 }
 
 impl Dcnv3Read {
-    /// The read this adapter runs fastest within the kernel's tolerance.
+    /// How many invocations share a (pixel, group) on GPUs. One invocation walks 9 points x 4
+    /// corners x 4 vec4 of loads, and the H200 took 14-15 us a layer whatever its size
+    /// (docs/performance.md, "On the H200"): latency, not work. Four share them, each with 36
+    /// loads, 4 times the threads, the softmax computed by each. Not yet measured on a GPU.
+    pub const GPU_SPLIT: u32 = 4;
+
+    /// The read this adapter runs fastest within the kernel's tolerance. CPU adapters never
+    /// split: there an invocation is a SIMD lane, and more of them repeat the softmax and
+    /// the location's arithmetic for nothing.
     pub fn for_adapter(adapter: &AdapterSummary) -> Self {
-        if adapter.runs_on_cpu() && adapter.float32_filterable {
+        if !adapter.runs_on_cpu() {
+            Self::Gather {
+                split: Self::GPU_SPLIT,
+            }
+        } else if adapter.float32_filterable {
             Self::Filtered
         } else {
-            Self::Gather
+            Self::Gather { split: 1 }
         }
     }
 
-    /// Every read an adapter may take: what the tests run.
+    /// Every read an adapter may take, and both gathers: what the tests run.
     pub fn all_for(adapter: &AdapterSummary) -> Vec<Self> {
-        let mut reads = vec![Self::Gather];
+        let mut reads = vec![
+            Self::Gather { split: 1 },
+            Self::Gather {
+                split: Self::GPU_SPLIT,
+            },
+        ];
         if Self::for_adapter(adapter) == Self::Filtered {
             reads.push(Self::Filtered);
         }
         reads
+    }
+
+    /// Invocations per (pixel, group) for groups of `group_channels`: the split, halved until
+    /// it divides the group's vec4.
+    pub fn split(self, group_channels: u32) -> u32 {
+        let vecs = group_channels / 4;
+        let mut split = match self {
+            Self::Gather { split } => split.max(1),
+            Self::Filtered => 1,
+        };
+        while !vecs.is_multiple_of(split) {
+            split /= 2;
+        }
+        split
     }
 }
 
 /// The kernel's WGSL with `read`'s reader.
 pub fn source(read: Dcnv3Read) -> String {
     let reader = match read {
-        Dcnv3Read::Gather => include_str!("dcnv3_gather.wgsl"),
+        Dcnv3Read::Gather { .. } => include_str!("dcnv3_gather.wgsl"),
         Dcnv3Read::Filtered => include_str!("dcnv3_filtered.wgsl"),
     };
     format!("{BODY}\n{reader}")
@@ -234,6 +267,8 @@ struct PlanesKernel {
 /// The compiled kernel for one group width, with and without the sampling output.
 pub struct Dcnv3 {
     read: Dcnv3Read,
+    /// [`Dcnv3Read::split`] for this group width.
+    split: u32,
     plain: Kernel,
     with_sampling: Kernel,
     /// Bound in place of the sampling buffer when it is not wanted: the shader never writes it.
@@ -250,7 +285,7 @@ impl Dcnv3 {
     pub fn reading(ctx: &GpuContext, group_channels: u32, read: Dcnv3Read) -> Self {
         let mut bindings = vec![
             match read {
-                Dcnv3Read::Gather => Access::Read,
+                Dcnv3Read::Gather { .. } => Access::Read,
                 Dcnv3Read::Filtered => Access::FilteredTextureArray,
             },
             Access::Read,
@@ -262,10 +297,12 @@ impl Dcnv3 {
             bindings.push(Access::Sampler);
         }
         let source = source(read);
+        let split = read.split(group_channels);
         let kernel = |emit_sampling: bool| {
             let constants = [
                 ("GROUP_CHANNELS", f64::from(group_channels)),
                 ("EMIT_SAMPLING", f64::from(u8::from(emit_sampling))),
+                ("CHANNEL_SPLIT", f64::from(split)),
             ];
             Kernel::new(ctx, "dcnv3", &source, &bindings, &constants)
         };
@@ -292,6 +329,7 @@ impl Dcnv3 {
         });
         Self {
             read,
+            split,
             plain: kernel(false),
             with_sampling: kernel(true),
             no_sampling,
@@ -305,7 +343,7 @@ impl Dcnv3 {
 
     /// Planes for a layer of `shape` where this kernel reads through them, zeros at creation.
     pub fn planes(&self, ctx: &GpuContext, shape: &Dcnv3Shape) -> Result<Option<Planes>> {
-        if self.read == Dcnv3Read::Gather {
+        if self.read != Dcnv3Read::Filtered {
             return Ok(None);
         }
         shape.validate()?;
@@ -422,7 +460,7 @@ impl Dcnv3 {
             bound[0] = wgpu::BindingResource::TextureView(&planes.view);
             bound.push(wgpu::BindingResource::Sampler(&extras.sampler));
         }
-        let grid = linear_grid(shape.height * shape.width * shape.groups);
+        let grid = linear_grid(shape.height * shape.width * shape.groups * self.split);
         Ok(kernel.bind_resources(ctx, label, &params, bound, grid))
     }
 
@@ -541,4 +579,19 @@ pub fn internimage_t_shapes() -> [Dcnv3Shape; 4] {
         group_channels: 16,
         offset_scale: 1.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_divides_the_group_into_whole_vec4() {
+        let gpu = Dcnv3Read::Gather { split: 4 };
+        for (group_channels, split) in [(16, 4), (32, 4), (8, 2), (24, 2), (4, 1), (12, 1)] {
+            assert_eq!(gpu.split(group_channels), split, "{group_channels} channels");
+        }
+        assert_eq!(Dcnv3Read::Filtered.split(16), 1);
+        assert_eq!(Dcnv3Read::Gather { split: 1 }.split(32), 1);
+    }
 }
