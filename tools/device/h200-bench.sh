@@ -32,4 +32,4 @@ timeout 200 ./target/release/xtask bench model --runs 50 --json "$OUT/model.json
 (cd tools && timeout 120 python3 bench_pytorch.py --runs 50 --device cuda) >"$OUT/pytorch_cuda.json" 2>&1
 timeout 60 ./target/release/xtask bench dcnv3 --runs 50 >"$OUT/dcnv3.log" 2>&1
 timeout 90 ./target/release/xtask bench linear --runs 50 >"$OUT/linear.log" 2>&1
-tail -c 2500 "$OUT/linear.log"; tail -c 1200 "$OUT/dcnv3.log"; tail -1 "$OUT/pytorch_cuda.json"; tail -c 4500 "$OUT/model.log"
+tail -c 4000 "$OUT/linear.log"; tail -c 1500 "$OUT/dcnv3.log"; tail -1 "$OUT/pytorch_cuda.json"; tail -c 4500 "$OUT/model.log"
