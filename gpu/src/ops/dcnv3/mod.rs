@@ -589,7 +589,11 @@ mod tests {
     fn a_split_divides_the_group_into_whole_vec4() {
         let gpu = Dcnv3Read::Gather { split: 4 };
         for (group_channels, split) in [(16, 4), (32, 4), (8, 2), (24, 2), (4, 1), (12, 1)] {
-            assert_eq!(gpu.split(group_channels), split, "{group_channels} channels");
+            assert_eq!(
+                gpu.split(group_channels),
+                split,
+                "{group_channels} channels"
+            );
         }
         assert_eq!(Dcnv3Read::Filtered.split(16), 1);
         assert_eq!(Dcnv3Read::Gather { split: 1 }.split(32), 1);

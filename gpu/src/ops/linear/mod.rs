@@ -101,7 +101,8 @@ pub enum WeightFormat {
     F32,
     /// Two to a 32-bit word, widened in registers: half the bytes and, from a texture, half
     /// the loads of f32, with every value of an f16 file kept exactly. Only the vec4 kernels
-    /// read them; the scalar kernel's are widened to f32 when uploaded.
+    /// read them, and only where the adapter has `shader-f16`: elsewhere, and for the scalar
+    /// kernel, halves are widened to f32 when uploaded.
     F16,
     /// Four to a word with a scale per output column.
     Int8,
@@ -150,7 +151,7 @@ pub struct Linear {
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
     /// Whether f16 weights stay f16: where the adapter has `shader-f16`, whose compilers
-    /// widen halves in an instruction or two (llvmpipe: the linears 11 % faster than f32).
+    /// widen halves in an instruction or two (llvmpipe: the linears 8-11 % faster than f32).
     /// SwiftShader has no such feature and widens them by integer arithmetic, which cost more
     /// than the loads it saves (the pass 5-16 % slower than f32): there they are widened when
     /// uploaded.
