@@ -9,7 +9,7 @@ use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
-use gpu::ops::linear::{self, Epilogue, Linear, PackedWeights, Tile};
+use gpu::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights, Tile};
 use gpu::ops::peak::{self, Peak, PeakShape};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
@@ -57,6 +57,50 @@ export async function offered_subgroup_size() {
 
 fn random(rng: &mut SeededRng, len: usize) -> Vec<f32> {
     rng.uniform_vec(len, -1.0, 1.0)
+}
+
+/// The tiled kernel with each tile, and the adapter's own choice (on llvmpipe and in Chromium
+/// the subgroup kernel).
+fn every_linear_kernel(ctx: &gpu::GpuContext) -> [Linear; 4] {
+    [
+        Linear::tiled(ctx, Tile::SMALL),
+        Linear::tiled(ctx, Tile::LARGE),
+        Linear::tiled(ctx, Tile::GPU),
+        Linear::new(ctx, 0),
+    ]
+}
+
+/// `lin` on `[m, n, k]` with `weights`, which hold `values` (PyTorch's `[N, K]`, as the GPU
+/// sees them), on seeded inputs and a seeded residual stream, against the f64 reference.
+#[allow(clippy::too_many_arguments)]
+async fn assert_linear_matches(
+    ctx: &gpu::GpuContext,
+    lin: &Linear,
+    rng: &mut SeededRng,
+    [m, n, k]: [u32; 3],
+    epilogue: Epilogue,
+    weights: &LinearWeights,
+    values: &[f32],
+    format: &str,
+) {
+    let input = random(rng, (m * k) as usize);
+    let bias = random(rng, n as usize);
+    let residual = random(rng, (m * n) as usize);
+    let (i, b) = (
+        storage_from(ctx, "in", &input),
+        storage_from(ctx, "b", &linear::pack_bias(&bias)),
+    );
+    // The output starts as the residual stream, for the accumulating epilogue.
+    let out = storage_from(ctx, "out", &residual);
+    let dispatch = lin.bind(ctx, [m, n, k], epilogue, &i, weights, &b, &out);
+    submit(ctx, &[&dispatch]);
+    let got = read_f32(ctx, &out, (m * n) as usize).await.unwrap();
+    let expected = linear::reference(&input, values, &bias, k as usize, epilogue, Some(&residual));
+    let kernel = lin.kernel_for([m, n, k]);
+    Comparison::new(&got, &expected).assert_within(
+        TOLERANCE,
+        &format!("{format} linear {m}x{n}x{k} {epilogue:?} {kernel:?}"),
+    );
 }
 
 dual_test! {
@@ -158,23 +202,12 @@ dual_test! {
         // The tiled kernel with each tile, and the adapter's choice (on llvmpipe the subgroup
         // kernel). Sizes off the tiles and the K-steps, K or N off multiples of 4 (scalar
         // kernel), and the head's single row.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
+        for lin in every_linear_kernel(&ctx) {
         for ([m, n, k], epilogue) in [([3136, 256, 64], Epilogue::Gelu), ([100, 72, 33], Epilogue::Store), ([49, 512, 2048], Epilogue::Accumulate), ([1, 1000, 768], Epilogue::Store), ([5, 3, 1], Epilogue::Accumulate), ([100, 72, 36], Epilogue::Gelu), ([17, 12, 8], Epilogue::Accumulate)] {
-            let input = random(&mut rng, (m * k) as usize);
             let weight = random(&mut rng, (n * k) as usize);
-            let bias = random(&mut rng, n as usize);
-            let residual = random(&mut rng, (m * n) as usize);
             let packed = linear::pack_weight(&weight, n as usize, k as usize);
             let weights = lin.upload(&ctx, "w", PackedWeights::F32(&packed), [n, k]);
-            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
-            // The output starts as the residual stream, for the accumulating epilogue.
-            let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
-            submit(&ctx, &[&dispatch]);
-            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
-            let expected = linear::reference(&input, &weight, &bias, k as usize, epilogue, Some(&residual));
-            let kernel = lin.kernel_for([m, n, k]);
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
+            assert_linear_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, &weights, &weight, "f32").await;
         }
         }
     }
@@ -183,24 +216,13 @@ dual_test! {
         let ctx = context().await;
         let mut rng = SeededRng::new(26);
         // K off the 4-row packing, N off the 4-column blocks, and a single row; every kernel.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
+        for lin in every_linear_kernel(&ctx) {
         for ([m, n, k], epilogue) in [([100, 72, 33], Epilogue::Store), ([49, 512, 256], Epilogue::Accumulate), ([1, 10, 768], Epilogue::Gelu), ([1, 12, 768], Epilogue::Gelu), ([7, 3, 2], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
-            let input = random(&mut rng, (m * k) as usize);
-            let weight = random(&mut rng, (n * k) as usize);
-            let bias = random(&mut rng, n as usize);
-            let residual = random(&mut rng, (m * n) as usize);
-            let (q, scales) = quant::quantize_rows(&weight, n as usize);
+            let (q, scales) = quant::quantize_rows(&random(&mut rng, (n * k) as usize), n as usize);
             let words = linear::pack_weight_int8(&q, n as usize, k as usize);
             let weights = lin.upload(&ctx, "q", PackedWeights::Int8 { words: &words, scales: &scales }, [n, k]);
-            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
-            let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
-            submit(&ctx, &[&dispatch]);
-            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
-            let expected = linear::reference(&input, &dequantized, &bias, k as usize, epilogue, Some(&residual));
-            let kernel = lin.kernel_for([m, n, k]);
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("int8 linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
+            assert_linear_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, &weights, &dequantized, "int8").await;
         }
         }
     }
@@ -211,23 +233,13 @@ dual_test! {
         // Every kernel, reading halves where the adapter has shader-f16 (llvmpipe) and the
         // halves widened when uploaded elsewhere (SwiftShader); K off the texture's pairs of
         // rows and N off the column blocks (the scalar kernel, always widened), and a single row.
-        for lin in [Linear::tiled(&ctx, Tile::SMALL), Linear::tiled(&ctx, Tile::LARGE), Linear::tiled(&ctx, Tile::GPU), Linear::new(&ctx, 0)] {
+        for lin in every_linear_kernel(&ctx) {
         for ([m, n, k], epilogue) in [([100, 72, 36], Epilogue::Gelu), ([49, 512, 256], Epilogue::Accumulate), ([1, 12, 768], Epilogue::Store), ([100, 72, 33], Epilogue::Store), ([7, 3, 2], Epilogue::Accumulate), ([17, 12, 4], Epilogue::Gelu)] {
-            let input = random(&mut rng, (m * k) as usize);
             let halves: Vec<f16> = random(&mut rng, (n * k) as usize).into_iter().map(f16::from_f32).collect();
-            let bias = random(&mut rng, n as usize);
-            let residual = random(&mut rng, (m * n) as usize);
             let packed = linear::pack_weight(&halves, n as usize, k as usize);
             let weights = lin.upload(&ctx, "h", PackedWeights::F16(&packed), [n, k]);
-            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &linear::pack_bias(&bias)));
-            let out = storage_from(&ctx, "out", &residual);
-            let dispatch = lin.bind(&ctx, [m, n, k], epilogue, &i, &weights, &b, &out);
-            submit(&ctx, &[&dispatch]);
-            let got = read_f32(&ctx, &out, (m * n) as usize).await.unwrap();
             let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
-            let expected = linear::reference(&input, &widened, &bias, k as usize, epilogue, Some(&residual));
-            let kernel = lin.kernel_for([m, n, k]);
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("f16 linear {m}x{n}x{k} {epilogue:?} {kernel:?}"));
+            assert_linear_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, &weights, &widened, "f16").await;
         }
         }
     }
