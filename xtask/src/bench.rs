@@ -192,22 +192,15 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
 /// On a GPU, the GPU tile beside neighbours of it (rows per invocation, workgroups, splits of
 /// K) and the small tile: what `bench linear` and `bench model` compare there.
 fn gpu_tiles() -> Vec<Tile> {
-    let tile = |rows, blocks, workgroup, split| Tile {
-        rows,
-        blocks,
-        workgroup,
-        split,
-        lanes: 1,
-    };
     vec![
         Tile::SMALL,
-        tile(2, 2, [8, 8], 1),
+        Tile::tiled(2, 2, [8, 8], 1),
         Tile::GPU,
-        tile(2, 2, [8, 4], 8),
-        tile(1, 2, [8, 4], 8),
-        tile(2, 2, [8, 8], 4),
-        tile(1, 2, [8, 2], 16),
-        tile(4, 2, [8, 4], 4),
+        Tile::tiled(2, 2, [8, 4], 8),
+        Tile::tiled(1, 2, [8, 4], 8),
+        Tile::tiled(2, 2, [8, 8], 4),
+        Tile::tiled(1, 2, [8, 2], 16),
+        Tile::tiled(4, 2, [8, 4], 4),
     ]
 }
 

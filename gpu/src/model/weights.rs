@@ -31,16 +31,25 @@ pub trait WeightSource {
 /// Any weight source seen as an f16 file would hold it: every tensor rounded to f16.
 pub struct Halved<'a>(pub &'a dyn WeightSource);
 
+impl Halved<'_> {
+    fn rounded(&self, name: &str, shape: &[usize]) -> Result<Vec<f16>> {
+        let values = self.0.tensor(name, shape)?;
+        Ok(values.into_iter().map(f16::from_f32).collect())
+    }
+}
+
 impl WeightSource for Halved<'_> {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let halves = self.0.tensor(name, shape)?.into_iter().map(f16::from_f32);
-        Ok(halves.map(f16::to_f32).collect())
+        Ok(widened(self.rounded(name, shape)?))
     }
 
     fn halves(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f16>>> {
-        let values = self.0.tensor(name, shape)?;
-        Ok(Some(values.into_iter().map(f16::from_f32).collect()))
+        self.rounded(name, shape).map(Some)
     }
+}
+
+fn widened(halves: Vec<f16>) -> Vec<f32> {
+    halves.into_iter().map(f16::to_f32).collect()
 }
 
 /// Weights read from a safetensors file held in memory.
@@ -125,14 +134,13 @@ impl WeightSource for SafetensorsWeights<'_> {
         if let Some((q, scales)) = self.quantized(name, shape)? {
             return Ok(super::quant::dequantize_rows(&q, &scales));
         }
+        if let Some(halves) = self.halves(name, shape)? {
+            return Ok(widened(halves));
+        }
         let view = self.view(name, shape)?;
         let data = view.data();
         Ok(match view.dtype() {
             Dtype::F32 => bytemuck::pod_collect_to_vec(data),
-            Dtype::F16 => bytemuck::pod_collect_to_vec::<u8, f16>(data)
-                .into_iter()
-                .map(f16::to_f32)
-                .collect(),
             Dtype::BF16 => data
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())

@@ -17,59 +17,53 @@ pub struct Tile {
 }
 
 impl Tile {
+    /// A tile of `linear_tiled.wgsl`: `rows` x `blocks` blocks of 4 columns an invocation, in
+    /// workgroups of `workgroup` such invocations, each tile's K steps shared by `split`.
+    pub const fn tiled(rows: u32, blocks: u32, workgroup: [u32; 2], split: u32) -> Self {
+        Self {
+            rows,
+            blocks,
+            workgroup,
+            split,
+            lanes: 1,
+        }
+    }
+
+    /// A tile of `linear_subgroup.wgsl`: a workgroup of one subgroup of `lanes`, each lane
+    /// with `rows` x `blocks` blocks of 4 columns.
+    pub const fn on_subgroup(lanes: u32, rows: u32, blocks: u32) -> Self {
+        Self {
+            rows,
+            blocks,
+            workgroup: [lanes, 1],
+            split: 1,
+            lanes,
+        }
+    }
+
     /// 8 x 8 outputs, 16 vec4 accumulators, for llvmpipe and SwiftShader's small models.
-    pub const SMALL: Self = Self {
-        rows: 8,
-        blocks: 2,
-        workgroup: [8, 8],
-        split: 1,
-        lanes: 1,
-    };
+    pub const SMALL: Self = Self::tiled(8, 2, [8, 8], 1);
     /// 16 x 16 outputs, for big models on a SwiftShader without subgroups (a browser that
     /// withholds them; otherwise [`Tile::SUBGROUP_4`] runs): there every load is a loop over the
     /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win
     /// (1.3x the small tile's speed; 16 x 32 was 1.6x but took 2 s a pipeline to compile
     /// against 0.35 s). Not on llvmpipe, where the small tile runs 1.7x faster than 16 x 32
     /// (docs/performance.md).
-    pub const LARGE: Self = Self {
-        rows: 16,
-        blocks: 4,
-        workgroup: [4, 4],
-        split: 1,
-        lanes: 1,
-    };
+    pub const LARGE: Self = Self::tiled(16, 4, [4, 4], 1);
     /// 2 x 8 outputs, each tile's K steps shared by 16 invocations: a workgroup of 256 covers
     /// 4 rows x 64 columns. For GPUs, which want many threads and short chains of dependent
     /// loads rather than few loads per multiply-add: on the H200 InternImage-T's pass took
     /// 3.35 ms on the GPU against 17.3 with 2 x 8 unsplit and 15 with the small tile
     /// (docs/performance.md, "On the H200").
-    pub const GPU: Self = Self {
-        rows: 2,
-        blocks: 2,
-        workgroup: [8, 2],
-        split: 16,
-        lanes: 1,
-    };
+    pub const GPU: Self = Self::tiled(2, 2, [8, 2], 16);
 
     /// llvmpipe's subgroup tile: 8 lanes, each 32 rows x 8 columns (16 rows ran 12 % slower,
     /// 40 and 64 no faster).
-    pub const SUBGROUP_8: Self = Self {
-        rows: 32,
-        blocks: 2,
-        workgroup: [8, 1],
-        split: 1,
-        lanes: 8,
-    };
+    pub const SUBGROUP_8: Self = Self::on_subgroup(8, 32, 2);
     /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium InternImage-T's pass ran
     /// 1.7–2.1 s against 2.4–2.9 s with the large tile, and its build took half as long; 32
     /// rows ran 2.1–2.3 s, 4 rows 2.5 s and 8 x 16 2.4–2.7 s (docs/performance.md).
-    pub const SUBGROUP_4: Self = Self {
-        rows: 8,
-        blocks: 2,
-        workgroup: [4, 1],
-        split: 1,
-        lanes: 4,
-    };
+    pub const SUBGROUP_4: Self = Self::on_subgroup(4, 8, 2);
 
     /// The subgroup tile for the adapter, where there is one: on CPU adapters, whose subgroups
     /// are SIMD registers, of 8 lanes (llvmpipe) or 4 (SwiftShader).
