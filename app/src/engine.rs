@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use gpu::GpuContext;
 use gpu::model::predictions::top_k;
-use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
 use gpu::model::sampling::LayerSampling;
 use gpu::model::{InternImage, SafetensorsWeights};
 use gpu::ops::dcnv3;
+
+use crate::prepare::PreparedImage;
 
 /// The network's input side.
 pub const INPUT_SIZE: u32 = 224;
@@ -206,19 +207,17 @@ impl Engine {
         Ok(view)
     }
 
-    /// Decodes, preprocesses and classifies an image file, keeping every layer's sampling.
-    pub async fn classify(&self, image_bytes: &[u8]) -> Result<Prediction, String> {
+    /// Classifies a prepared image, keeping every layer's sampling.
+    pub async fn classify(&self, image: PreparedImage) -> Result<Prediction, String> {
         let model = self
             .model
             .borrow()
             .clone()
             .ok_or("No model is loaded yet.")?;
-        let image = decode(image_bytes).map_err(|e| describe(&e))?;
-        let input = preprocess(&image, INPUT_SIZE);
         let started = now_ms();
         let (logits, sampling) = model
             .network
-            .run_with_all_sampling(&self.ctx, &input)
+            .run_with_all_sampling(&self.ctx, &image.input)
             .await
             .map_err(|e| describe(&e))?;
         let millis = now_ms() - started;
@@ -235,25 +234,10 @@ impl Engine {
         Ok(Prediction {
             top,
             millis,
-            preview_rgba: to_rgba(&input),
+            preview_rgba: image.preview_rgba,
             sampling: Arc::new(sampling),
         })
     }
-}
-
-/// The normalised `[H, W, 3]` input back to displayable RGBA.
-fn to_rgba(input: &[f32]) -> Vec<u8> {
-    input
-        .chunks_exact(3)
-        .flat_map(|rgb| {
-            let channel = |c: usize| {
-                ((rgb[c] * STD[c] + MEAN[c]) * 255.0)
-                    .round()
-                    .clamp(0.0, 255.0) as u8
-            };
-            [channel(0), channel(1), channel(2), 255]
-        })
-        .collect()
 }
 
 fn now_ms() -> f64 {

@@ -5,6 +5,7 @@ pub mod download;
 pub mod engine;
 pub mod explore;
 pub mod persist;
+pub mod prepare;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -15,6 +16,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use engine::{AdapterView, Engine, INPUT_SIZE, KernelCheck, ModelView, Prediction};
+use prepare::ImageWorker;
 
 /// The models the server offers, the default first; written by `cargo xtask serve`.
 const CATALOG: &str = "public/weights/catalog.json";
@@ -57,9 +59,20 @@ enum PredictionState {
 /// Set once the adapter is found; shared by every task of the page.
 type SharedEngine = Rc<OnceCell<Engine>>;
 
+/// What a classification needs: the worker that prepares the image, the engine that runs it.
+#[derive(Clone)]
+struct Classifier {
+    images: Rc<ImageWorker>,
+    engine: SharedEngine,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let engine: SharedEngine = Rc::new(OnceCell::new());
+    let classifier = Classifier {
+        images: Rc::new(ImageWorker::start()),
+        engine: engine.clone(),
+    };
     let (phase, set_phase) = signal(Phase::Searching);
     let (checks, set_checks) = signal(Vec::<KernelCheck>::new());
     let (model, set_model) = signal(ModelState::Waiting);
@@ -81,6 +94,7 @@ pub fn App() -> impl IntoView {
     });
 
     let startup = engine.clone();
+    let restore = classifier.clone();
     spawn_local(async move {
         let opened = match Engine::open().await {
             Ok(opened) => opened,
@@ -92,12 +106,7 @@ pub fn App() -> impl IntoView {
         set_phase.set(Phase::Checking(adapter.clone()));
         load_default_model(engine, set_catalog, model, set_model).await;
         if let Some(name) = saved.sample.as_deref().and_then(sample_named) {
-            spawn_local(classify_sample(
-                startup.clone(),
-                name,
-                set_prediction,
-                canvas,
-            ));
+            spawn_local(classify_sample(restore, name, set_prediction, canvas));
         }
         for level in 0..4 {
             match engine.check_dcnv3_level(level).await {
@@ -120,20 +129,28 @@ pub fn App() -> impl IntoView {
     });
 
     let on_image: Rc<dyn Fn(web_sys::File)> = {
-        let engine = engine.clone();
+        let classifier = classifier.clone();
         Rc::new(move |file: web_sys::File| {
-            let engine = engine.clone();
             // Only bundled samples can be restored after a reload.
             set_sample.set(None);
-            spawn_local(classify_file(engine, file, set_prediction, canvas));
+            spawn_local(classify_file(
+                classifier.clone(),
+                file,
+                set_prediction,
+                canvas,
+            ));
         })
     };
     let on_sample: Rc<dyn Fn(&'static str)> = {
-        let engine = engine.clone();
+        let classifier = classifier.clone();
         Rc::new(move |name: &'static str| {
-            let engine = engine.clone();
             set_sample.set(Some(name.to_owned()));
-            spawn_local(classify_sample(engine, name, set_prediction, canvas));
+            spawn_local(classify_sample(
+                classifier.clone(),
+                name,
+                set_prediction,
+                canvas,
+            ));
         })
     };
     // Paste an image anywhere on the page.
@@ -321,7 +338,7 @@ fn sample_named(name: &str) -> Option<&'static str> {
 }
 
 async fn classify_sample(
-    engine: SharedEngine,
+    classifier: Classifier,
     name: &'static str,
     set_prediction: WriteSignal<PredictionState>,
     canvas: NodeRef<Canvas>,
@@ -344,13 +361,15 @@ async fn classify_sample(
             .map_err(|e| format!("The sample download broke off: {e}."))
     };
     match fetched.await {
-        Ok(bytes) => classify_bytes(engine, name.to_owned(), bytes, set_prediction, canvas).await,
+        Ok(bytes) => {
+            classify_bytes(classifier, name.to_owned(), bytes, set_prediction, canvas).await
+        }
         Err(message) => set_prediction.set(PredictionState::Failed(message)),
     }
 }
 
 async fn classify_file(
-    engine: SharedEngine,
+    classifier: Classifier,
     file: web_sys::File,
     set_prediction: WriteSignal<PredictionState>,
     canvas: NodeRef<Canvas>,
@@ -358,20 +377,23 @@ async fn classify_file(
     let name = file.name();
     set_prediction.set(PredictionState::Running(name.clone()));
     match read_file(&file).await {
-        Ok(bytes) => classify_bytes(engine, name, bytes, set_prediction, canvas).await,
+        Ok(bytes) => classify_bytes(classifier, name, bytes, set_prediction, canvas).await,
         Err(message) => set_prediction.set(PredictionState::Failed(message)),
     }
 }
 
 async fn classify_bytes(
-    engine: SharedEngine,
+    classifier: Classifier,
     name: String,
     bytes: Vec<u8>,
     set_prediction: WriteSignal<PredictionState>,
     canvas: NodeRef<Canvas>,
 ) {
-    let result = match engine.get() {
-        Some(engine) => engine.classify(&bytes).await,
+    let result = match classifier.engine.get() {
+        Some(engine) => match classifier.images.prepare(bytes).await {
+            Ok(image) => engine.classify(image).await,
+            Err(message) => Err(message),
+        },
         None => Err("The GPU engine is not running.".into()),
     };
     match result {

@@ -1,0 +1,80 @@
+//! Decoding an image file and scaling it to the network's input, in a Web Worker. On the
+//! page's own thread a 12-megapixel photo froze the tab for about a second (decoding and the
+//! exact bicubic downscale in WebAssembly), so the page hands the bytes to a worker and stays
+//! responsive while it works.
+
+use gloo::worker::Spawnable;
+use gloo::worker::oneshot::{OneshotBridge, oneshot};
+use serde::{Deserialize, Serialize};
+
+use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
+
+use crate::engine::{INPUT_SIZE, describe};
+
+/// Where trunk puts the worker's script (the `prepare_image` bin, index.html).
+const WORKER_SCRIPT: &str = "./prepare_image.js";
+
+/// An image file's bytes on their way to the worker. As bytes, not a sequence of numbers, the
+/// message codec copies them in one piece: a phone photo is several MB.
+#[derive(Serialize, Deserialize)]
+pub struct ImageFile(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+/// An image ready for the network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreparedImage {
+    /// Channels-last `[INPUT_SIZE, INPUT_SIZE, 3]`, normalised as the official evaluation does.
+    pub input: Vec<f32>,
+    /// The same pixels, un-normalised, as RGBA for the page to show.
+    #[serde(with = "serde_bytes")]
+    pub preview_rgba: Vec<u8>,
+}
+
+/// Decodes and preprocesses an image file; the worker's whole job.
+pub fn prepare(bytes: &[u8]) -> Result<PreparedImage, String> {
+    let image = decode(bytes).map_err(|e| describe(&e))?;
+    let input = preprocess(&image, INPUT_SIZE);
+    let preview_rgba = to_rgba(&input);
+    Ok(PreparedImage {
+        input,
+        preview_rgba,
+    })
+}
+
+#[oneshot]
+pub async fn PrepareImage(file: ImageFile) -> Result<PreparedImage, String> {
+    prepare(&file.0)
+}
+
+/// The page's handle on the worker, started once and shared by every classification.
+pub struct ImageWorker {
+    bridge: OneshotBridge<PrepareImage>,
+}
+
+impl ImageWorker {
+    pub fn start() -> Self {
+        Self {
+            bridge: PrepareImage::spawner().spawn(WORKER_SCRIPT),
+        }
+    }
+
+    /// Several images may be under way at once (a person picks another before the first is
+    /// done): each gets a bridge of its own to the one worker, which takes them in turn.
+    pub async fn prepare(&self, bytes: Vec<u8>) -> Result<PreparedImage, String> {
+        self.bridge.fork().run(ImageFile(bytes)).await
+    }
+}
+
+/// The normalised `[H, W, 3]` input back to displayable RGBA.
+fn to_rgba(input: &[f32]) -> Vec<u8> {
+    input
+        .chunks_exact(3)
+        .flat_map(|rgb| {
+            let channel = |c: usize| {
+                ((rgb[c] * STD[c] + MEAN[c]) * 255.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            };
+            [channel(0), channel(1), channel(2), 255]
+        })
+        .collect()
+}
