@@ -171,12 +171,19 @@ impl Engine {
     }
 
     /// Replaces the model with the one in `bytes` (safetensors, config in the metadata). On
-    /// failure the previous model stays loaded.
-    pub fn load_weights(&self, source: &str, bytes: &[u8]) -> Result<ModelView, String> {
+    /// failure the previous model stays loaded. The build yields to the browser after each
+    /// block, so the page stays responsive while a big model is checked and uploaded.
+    pub async fn load_weights(&self, source: &str, bytes: &[u8]) -> Result<ModelView, String> {
         let weights = SafetensorsWeights::parse(bytes).map_err(|e| describe(&e))?;
         let size = [INPUT_SIZE, INPUT_SIZE];
-        let network = InternImage::new(&self.ctx, &weights.config, &weights, size)
-            .map_err(|e| describe(&e))?;
+        let yield_to_page = || async {
+            self.ctx.queue_done().await;
+            gloo::timers::future::TimeoutFuture::new(0).await;
+        };
+        let network =
+            InternImage::new_with_pauses(&self.ctx, &weights.config, &weights, size, yield_to_page)
+                .await
+                .map_err(|e| describe(&e))?;
         let config = &weights.config;
         let view = ModelView {
             source: source.to_owned(),

@@ -260,8 +260,6 @@ async fn load_served_model(
     let result = match fetched {
         Ok((bytes, origin)) => {
             set_model.set(ModelState::Loading(name.clone()));
-            // Let the page show "Loading" before the synchronous checks and uploads.
-            gloo::timers::future::TimeoutFuture::new(0).await;
             let source = match origin {
                 download::Origin::Network => {
                     format!("{name} from this server (downloaded, size and SHA-256 verified)")
@@ -270,10 +268,13 @@ async fn load_served_model(
                     "{name} from this server (from the browser cache, size and SHA-256 verified)"
                 ),
             };
-            engine.load_weights(&source, &bytes).map(|view| ModelView {
-                served_file: Some(entry.file.clone()),
-                ..view
-            })
+            engine
+                .load_weights(&source, &bytes)
+                .await
+                .map(|view| ModelView {
+                    served_file: Some(entry.file.clone()),
+                    ..view
+                })
         }
         Err(message) => Err(message),
     };
@@ -299,7 +300,7 @@ async fn load_weights_file(
     set_model.set(ModelState::Loading(file.name()));
     let result = match read_file(&file).await {
         Ok(bytes) => match engine.get() {
-            Some(engine) => engine.load_weights(&file.name(), &bytes),
+            Some(engine) => engine.load_weights(&file.name(), &bytes).await,
             None => Err("The GPU engine is not running.".into()),
         },
         Err(message) => Err(message),

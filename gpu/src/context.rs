@@ -125,6 +125,21 @@ impl GpuContext {
         #[cfg(not(target_arch = "wasm32"))]
         let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
     }
+
+    /// Resolves once the GPU has done all the work queued so far, uploads included. A page
+    /// awaits it between big uploads: its uploads pass through a buffer shared with the
+    /// browser's GPU process, and a page that queues faster than that process takes them blocks
+    /// until it does (Chromium: 0.26 s at once while InternImage-T's weights were uploaded).
+    pub async fn queue_done(&self) {
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        self.queue.submit([]);
+        self.queue.on_submitted_work_done(move || {
+            let _ = sender.send(());
+        });
+        self.wait_idle();
+        // A lost device drops the callback: then there is nothing left to wait for.
+        let _ = receiver.await;
+    }
 }
 
 /// Subgroups in the browser, which wgpu 30's WebGPU backend leaves out of the features it

@@ -187,6 +187,46 @@ dual_test! {
         let loaded = InternImage::new(&ctx, &file.config, &file, [224, 224]).unwrap();
         assert_eq!(direct.run(&ctx, &case.image).await.unwrap(), loaded.run(&ctx, &case.image).await.unwrap());
     }
+
+    async fn a_build_with_pauses_gives_way_after_each_block_and_level_and_builds_the_same_network() {
+        let ctx = context().await;
+        let case = model_case("tiny");
+        let seeded = SeededWeights::new(&case.config, case.weight_seed);
+        let pauses = std::cell::Cell::new(0);
+        // As the page pauses: until the GPU has taken the uploads, then a turn of the event loop.
+        let paused = InternImage::new_with_pauses(&ctx, &case.config, &seeded, [224, 224], || {
+            pauses.set(pauses.get() + 1);
+            async {
+                ctx.queue_done().await;
+                GiveWayOnce(false).await
+            }
+        })
+        .await
+        .unwrap();
+        let blocks: u32 = case.config.depths.iter().sum();
+        assert_eq!(pauses.get(), blocks as usize + case.config.levels());
+        let direct = InternImage::new(&ctx, &case.config, &seeded, [224, 224]).unwrap();
+        assert_eq!(paused.run(&ctx, &case.image).await.unwrap(), direct.run(&ctx, &case.image).await.unwrap());
+    }
+}
+
+/// A pause that gives way once, as a browser's timer does: pending when first polled, then ready.
+struct GiveWayOnce(bool);
+
+impl Future for GiveWayOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        context.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
 }
 
 dual_test! {

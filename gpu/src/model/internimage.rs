@@ -82,11 +82,27 @@ pub struct Memory {
 struct Builder<'a> {
     ctx: &'a GpuContext,
     source: &'a dyn WeightSource,
-    config: &'a ModelConfig,
+    /// The config's expected tensors and their shapes, made once: a lookup per tensor read.
+    shapes: HashMap<String, Vec<usize>>,
     kernels: Kernels,
     plan: Vec<Dispatch>,
     work: Vec<Work>,
     weight_bytes: u64,
+}
+
+/// The pause of a build that never yields.
+fn no_pause() -> std::future::Ready<()> {
+    std::future::ready(())
+}
+
+/// The result of a build whose pauses are all [`no_pause`]: such a future is ready when first
+/// polled, since nothing else in a build waits.
+fn without_pauses<T>(build: impl Future<Output = T>) -> T {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(build).poll(&mut context) {
+        std::task::Poll::Ready(built) => built,
+        std::task::Poll::Pending => unreachable!("a build without pauses waits for nothing"),
+    }
 }
 
 /// Bytes of `len` f32 values.
@@ -116,11 +132,9 @@ impl Builder<'_> {
     }
 
     fn shape_of(&self, name: &str) -> Result<Vec<usize>> {
-        self.config
-            .expected_tensors()
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| s)
+        self.shapes
+            .get(name)
+            .cloned()
             .ok_or_else(|| Error::Weights(format!("the model has no tensor `{name}`")))
     }
 
@@ -368,7 +382,23 @@ impl InternImage {
         input_size: [u32; 2],
     ) -> Result<Self> {
         let linear = Linear::new(ctx, config.parameter_count());
-        Self::with_linear(ctx, config, source, input_size, linear)
+        without_pauses(Self::build(
+            ctx, config, source, input_size, linear, no_pause,
+        ))
+    }
+
+    /// As [`InternImage::new`], awaiting `pause()` after each block: on a page, whose one
+    /// thread the build would otherwise hold (InternImage-T's 30 M weights: about a second in
+    /// WebAssembly), a pause that yields to the browser lets it paint and take input meanwhile.
+    pub async fn new_with_pauses<F: Future<Output = ()>>(
+        ctx: &GpuContext,
+        config: &ModelConfig,
+        source: &dyn WeightSource,
+        input_size: [u32; 2],
+        pause: impl FnMut() -> F,
+    ) -> Result<Self> {
+        let linear = Linear::new(ctx, config.parameter_count());
+        Self::build(ctx, config, source, input_size, linear, pause).await
     }
 
     /// As [`InternImage::new`], with the tiled linear kernel's `tile` whatever the adapter:
@@ -380,15 +410,19 @@ impl InternImage {
         input_size: [u32; 2],
         tile: Tile,
     ) -> Result<Self> {
-        Self::with_linear(ctx, config, source, input_size, Linear::tiled(ctx, tile))
+        let linear = Linear::tiled(ctx, tile);
+        without_pauses(Self::build(
+            ctx, config, source, input_size, linear, no_pause,
+        ))
     }
 
-    fn with_linear(
+    async fn build<F: Future<Output = ()>>(
         ctx: &GpuContext,
         config: &ModelConfig,
         source: &dyn WeightSource,
         input_size: [u32; 2],
         linear: Linear,
+        mut pause: impl FnMut() -> F,
     ) -> Result<Self> {
         config.validate()?;
         let kernels = Kernels {
@@ -402,7 +436,7 @@ impl InternImage {
         let mut b = Builder {
             ctx,
             source,
-            config,
+            shapes: config.expected_tensors().into_iter().collect(),
             kernels,
             plan: Vec::new(),
             work: Vec::new(),
@@ -601,6 +635,7 @@ impl InternImage {
                     &s.hidden,
                     &s.x,
                 )?;
+                pause().await;
             }
             let out = scratch("level output", (p * c) as usize);
             b.layer_norm(&format!("levels.{level}.norm.0"), p, c, false, &s.x, &out)?;
@@ -624,6 +659,7 @@ impl InternImage {
                 )?;
             }
             level_outputs.push((out, [h, w, c]));
+            pause().await;
         }
 
         // Head: 1x1 conv with the eval BatchNorm folded in, GELU, average pool, classifier.
