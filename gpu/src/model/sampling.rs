@@ -239,45 +239,43 @@ pub fn receptive_field(
     field: Field,
     prune: f32,
 ) -> Vec<FieldPoint> {
-    use std::collections::HashMap;
-    let mut current: HashMap<(u32, u32), f32> = HashMap::from([((column, row), 1.0)]);
+    let mut current = WeightMap::new(&layers[top]);
+    current.add(column, row, 1.0);
     for index in (0..=top).rev() {
         let layer = &layers[index];
-        let mut below: HashMap<(u32, u32), f32> = HashMap::new();
+        let mut below = WeightMap::new(layer);
         let share = 1.0 / layer.groups as f32;
-        for (&(c, r), &weight) in &current {
-            for group in 0..layer.groups {
-                for point in 0..POINTS as u32 {
-                    let (px, py, m) = match field {
-                        Field::Deformable => {
-                            let at = (((r * layer.width + c) * layer.groups + group) as usize
-                                * POINTS
-                                + point as usize)
-                                * SAMPLING_STRIDE;
-                            let rec = &layer.records[at..at + SAMPLING_STRIDE];
-                            (rec[0], rec[1], rec[2])
-                        }
-                        Field::Regular => (
-                            c as f32 + (point / 3) as f32 - 1.0,
-                            r as f32 + (point % 3) as f32 - 1.0,
-                            1.0 / 9.0,
-                        ),
-                    };
-                    spread_bilinear(&mut below, layer, px, py, weight * share * m);
+        let pixel_records = layer.groups as usize * POINTS * SAMPLING_STRIDE;
+        for (c, r, weight) in current.entries() {
+            match field {
+                Field::Deformable => {
+                    let at = (r * layer.width + c) as usize * pixel_records;
+                    // Every group's 9 points: (p_x, p_y, m) each.
+                    let records = &layer.records[at..at + pixel_records];
+                    for record in records.chunks_exact(SAMPLING_STRIDE) {
+                        below.add_bilinear(record[0], record[1], weight * share * record[2]);
+                    }
+                }
+                // The G groups' grids coincide, and their shares add up to the whole weight.
+                Field::Regular => {
+                    for point in 0..POINTS as u32 {
+                        let px = c as f32 + (point / 3) as f32 - 1.0;
+                        let py = r as f32 + (point % 3) as f32 - 1.0;
+                        below.add_bilinear(px, py, weight * (1.0 / 9.0));
+                    }
                 }
             }
         }
-        let total: f32 = below.values().sum();
-        below.retain(|_, w| *w >= prune * total);
+        below.prune(prune);
         if let Some(next) = index.checked_sub(1).map(|i| &layers[i])
             && next.level < layer.level
         {
-            let mut spread: HashMap<(u32, u32), f32> = HashMap::new();
-            for ((c, r), w) in below {
+            let mut spread = WeightMap::new(next);
+            for (c, r, w) in below.entries() {
                 for (dx, dy) in (0..9).map(|t| (t % 3, t / 3)) {
                     let (x, y) = ((2 * c + dx) as i64 - 1, (2 * r + dy) as i64 - 1);
                     if (0..next.width as i64).contains(&x) && (0..next.height as i64).contains(&y) {
-                        *spread.entry((x as u32, y as u32)).or_default() += w / 9.0;
+                        spread.add(x as u32, y as u32, w / 9.0);
                     }
                 }
             }
@@ -287,8 +285,8 @@ pub fn receptive_field(
     }
     let stride = layers[0].stride as f32;
     current
-        .into_iter()
-        .map(|((c, r), weight)| FieldPoint {
+        .entries()
+        .map(|(c, r, weight)| FieldPoint {
             x: stride * c as f32,
             y: stride * r as f32,
             weight,
@@ -296,22 +294,59 @@ pub fn receptive_field(
         .collect()
 }
 
-/// Adds `weight` to the 4 corners of (px, py) inside the layer's map, bilinearly.
-fn spread_bilinear(
-    map: &mut std::collections::HashMap<(u32, u32), f32>,
-    layer: &LayerSampling,
-    px: f32,
-    py: f32,
-    weight: f32,
-) {
-    let (x0, y0) = (px.floor(), py.floor());
-    for (x, wx) in [(x0, 1.0 - (px - x0)), (x0 + 1.0, px - x0)] {
-        for (y, wy) in [(y0, 1.0 - (py - y0)), (y0 + 1.0, py - y0)] {
-            let inside = x >= 0.0 && y >= 0.0 && x < layer.width as f32 && y < layer.height as f32;
-            if inside && wx * wy > 0.0 {
-                *map.entry((x as u32, y as u32)).or_default() += weight * wx * wy;
+/// Weights over one layer's map, dense: a field soon covers much of the map, and a hash map of
+/// pixels made InternImage-T's deepest field take 0.19 s natively, 0.75 s in the page. A pixel
+/// is in the field while its weight is above zero.
+struct WeightMap {
+    width: u32,
+    height: u32,
+    weights: Vec<f32>,
+}
+
+impl WeightMap {
+    fn new(layer: &LayerSampling) -> Self {
+        Self {
+            width: layer.width,
+            height: layer.height,
+            weights: vec![0.0; (layer.width * layer.height) as usize],
+        }
+    }
+
+    fn add(&mut self, column: u32, row: u32, weight: f32) {
+        self.weights[(row * self.width + column) as usize] += weight;
+    }
+
+    /// Adds `weight` to the 4 corners of (px, py) inside the map, bilinearly.
+    fn add_bilinear(&mut self, px: f32, py: f32, weight: f32) {
+        let (x0, y0) = (px.floor(), py.floor());
+        let (fx, fy) = (px - x0, py - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let (width, height) = (i64::from(self.width), i64::from(self.height));
+        for (x, wx) in [(x0, 1.0 - fx), (x0 + 1, fx)] {
+            for (y, wy) in [(y0, 1.0 - fy), (y0 + 1, fy)] {
+                if (0..width).contains(&x) && (0..height).contains(&y) {
+                    self.weights[(y * width + x) as usize] += weight * wx * wy;
+                }
             }
         }
+    }
+
+    /// Drops the pixels whose weight is under `fraction` of the total.
+    fn prune(&mut self, fraction: f32) {
+        let floor = fraction * self.weights.iter().sum::<f32>();
+        for weight in &mut self.weights {
+            if *weight < floor {
+                *weight = 0.0;
+            }
+        }
+    }
+
+    /// (column, row, weight) of every pixel in the field, row by row.
+    fn entries(&self) -> impl Iterator<Item = (u32, u32, f32)> + '_ {
+        (0..self.weights.len() as u32)
+            .zip(&self.weights)
+            .filter(|&(_, &weight)| weight > 0.0)
+            .map(|(at, &weight)| (at % self.width, at / self.width, weight))
     }
 }
 
