@@ -3,6 +3,11 @@
 //! exact bicubic downscale in WebAssembly), so the page hands the bytes to a worker and stays
 //! responsive while it works.
 
+use std::cell::Cell;
+use std::pin::pin;
+
+use futures::future::{Either, select};
+use gloo::timers::future::TimeoutFuture;
 use gloo::worker::Spawnable;
 use gloo::worker::oneshot::{OneshotBridge, oneshot};
 use serde::{Deserialize, Serialize};
@@ -13,6 +18,11 @@ use crate::engine::{INPUT_SIZE, describe};
 
 /// Where trunk puts the worker's script (the `prepare_image` bin, index.html).
 const WORKER_SCRIPT: &str = "./prepare_image.js";
+
+/// How long the first image waits for the worker's first answer before the page prepares it
+/// itself. A worker that never loads (its files not served, a browser that refuses it) gives no
+/// sign to the page through gloo's bridge; a loaded one prepares a 12-megapixel photo in ~1 s.
+const FIRST_ANSWER_PATIENCE_MS: u32 = 20_000;
 
 /// An image file's bytes on their way to the worker. As bytes, not a sequence of numbers, the
 /// message codec copies them in one piece: a phone photo is several MB.
@@ -48,19 +58,42 @@ pub async fn PrepareImage(file: ImageFile) -> Result<PreparedImage, String> {
 /// The page's handle on the worker, started once and shared by every classification.
 pub struct ImageWorker {
     bridge: OneshotBridge<PrepareImage>,
+    /// The worker has answered once: it runs, so a slow answer is a big image, not a dead worker.
+    answered: Cell<bool>,
+    /// The worker never answered: images are prepared on the page's thread instead.
+    failed: Cell<bool>,
 }
 
 impl ImageWorker {
     pub fn start() -> Self {
         Self {
             bridge: PrepareImage::spawner().spawn(WORKER_SCRIPT),
+            answered: Cell::new(false),
+            failed: Cell::new(false),
         }
     }
 
     /// Several images may be under way at once (a person picks another before the first is
     /// done): each gets a bridge of its own to the one worker, which takes them in turn.
     pub async fn prepare(&self, bytes: Vec<u8>) -> Result<PreparedImage, String> {
-        self.bridge.fork().run(ImageFile(bytes)).await
+        if self.failed.get() {
+            return prepare(&bytes);
+        }
+        let mut bridge = self.bridge.fork();
+        let answer = bridge.run(ImageFile(bytes.clone()));
+        if self.answered.get() {
+            return answer.await;
+        }
+        match select(pin!(answer), TimeoutFuture::new(FIRST_ANSWER_PATIENCE_MS)).await {
+            Either::Left((prepared, _)) => {
+                self.answered.set(true);
+                prepared
+            }
+            Either::Right(_) => {
+                self.failed.set(true);
+                prepare(&bytes)
+            }
+        }
     }
 }
 

@@ -124,3 +124,24 @@ test('a 12-megapixel photo is decoded and scaled off the page\'s thread: the pag
     await app.close();
   }
 });
+
+test('without its worker (the worker\'s files not served) the page prepares images itself', async () => {
+  const app = await openApp({
+    beforeLoad: (page) => page.context().route(/prepare_image/, (route) => route.abort()),
+  });
+  try {
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    await app.chooseImage(`${samples}shapes/heart.png`);
+    // The first image waits for the worker's first answer (20 s), then is prepared on the page.
+    const started = Date.now();
+    assert.equal((await app.top5())[0].label, 'heart');
+    console.log(`first image without the worker: ${Date.now() - started} ms`);
+    const next = Date.now();
+    await app.chooseImage(`${samples}shapes/star-small.png`);
+    await app.page.getByText('star-small.png', { exact: true }).waitFor({ timeout: 60_000 });
+    assert.equal((await app.top5())[0].label, 'star');
+    assert.ok(Date.now() - next < 15_000, 'later images do not wait for the worker again');
+  } finally {
+    await app.close();
+  }
+});
