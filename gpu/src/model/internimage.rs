@@ -387,7 +387,7 @@ impl InternImage {
         ))
     }
 
-    /// As [`InternImage::new`], awaiting `pause()` after each block: on a page, whose one
+    /// As [`InternImage::new`], awaiting `pause()` after each block and level: on a page, whose one
     /// thread the build would otherwise hold (InternImage-T's 30 M weights: about a second in
     /// WebAssembly), a pause that yields to the browser lets it paint and take input meanwhile.
     pub async fn new_with_pauses<F: Future<Output = ()>>(

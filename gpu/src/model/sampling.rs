@@ -318,6 +318,10 @@ impl WeightMap {
 
     /// Adds `weight` to the 4 corners of (px, py) inside the map, bilinearly.
     fn add_bilinear(&mut self, px: f32, py: f32, weight: f32) {
+        // A location that is not a number (from weights that overflowed) lands nowhere.
+        if !(px.is_finite() && py.is_finite()) {
+            return;
+        }
         let (x0, y0) = (px.floor(), py.floor());
         let (fx, fy) = (px - x0, py - y0);
         let (x0, y0) = (x0 as i64, y0 as i64);
@@ -411,6 +415,20 @@ mod field_tests {
             xs.into_iter().collect::<Vec<_>>(),
             (0..=8).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_location_that_is_not_a_number_passes_on_nothing() {
+        let mut layer = regular_layer(0, 9);
+        // Pixel (1, 1)'s centre point; its 9 points land on the 3x3 pixels from (0, 0).
+        let centre_point = ((9 + 1) * 9 + 4) * SAMPLING_STRIDE;
+        layer.records[centre_point] = f32::NAN;
+        let field = receptive_field(&[layer], 0, 1, 1, Field::Deformable, 0.0);
+        // The other 8 points keep their pixels, (0, 0) among them, and their weights.
+        assert_eq!(field.len(), 8);
+        assert!(field.iter().all(|p| p.weight.is_finite()));
+        let total: f32 = field.iter().map(|p| p.weight).sum();
+        assert!((total - 8.0 / 9.0).abs() < 1e-6, "{total}");
     }
 
     #[test]
