@@ -58,40 +58,49 @@ pub async fn PrepareImage(file: ImageFile) -> Result<PreparedImage, String> {
 /// The page's handle on the worker, started once and shared by every classification.
 pub struct ImageWorker {
     bridge: OneshotBridge<PrepareImage>,
-    /// The worker has answered once: it runs, so a slow answer is a big image, not a dead worker.
-    answered: Cell<bool>,
-    /// The worker never answered: images are prepared on the page's thread instead.
-    failed: Cell<bool>,
+    state: Cell<WorkerState>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WorkerState {
+    /// It has not answered yet: it may be loading, or may never load.
+    Unproven,
+    /// It has answered once: it runs, so a slow answer is a big image, not a dead worker.
+    Answering,
+    /// It did not answer in time: images are prepared on the page's thread instead.
+    Failed,
 }
 
 impl ImageWorker {
     pub fn start() -> Self {
         Self {
             bridge: PrepareImage::spawner().spawn(WORKER_SCRIPT),
-            answered: Cell::new(false),
-            failed: Cell::new(false),
+            state: Cell::new(WorkerState::Unproven),
         }
     }
 
     /// Several images may be under way at once (a person picks another before the first is
     /// done): each gets a bridge of its own to the one worker, which takes them in turn.
     pub async fn prepare(&self, bytes: Vec<u8>) -> Result<PreparedImage, String> {
-        if self.failed.get() {
-            return prepare(&bytes);
-        }
-        let mut bridge = self.bridge.fork();
-        let answer = bridge.run(ImageFile(bytes.clone()));
-        if self.answered.get() {
-            return answer.await;
-        }
-        match select(pin!(answer), TimeoutFuture::new(FIRST_ANSWER_PATIENCE_MS)).await {
-            Either::Left((prepared, _)) => {
-                self.answered.set(true);
-                prepared
-            }
-            Either::Right(_) => {
-                self.failed.set(true);
-                prepare(&bytes)
+        match self.state.get() {
+            WorkerState::Failed => prepare(&bytes),
+            WorkerState::Answering => self.bridge.fork().run(ImageFile(bytes)).await,
+            WorkerState::Unproven => {
+                // The page keeps the bytes, to prepare them itself should no answer come.
+                let mut bridge = self.bridge.fork();
+                let answer = bridge.run(ImageFile(bytes.clone()));
+                match select(pin!(answer), TimeoutFuture::new(FIRST_ANSWER_PATIENCE_MS)).await {
+                    Either::Left((prepared, _)) => {
+                        if self.state.get() == WorkerState::Unproven {
+                            self.state.set(WorkerState::Answering);
+                        }
+                        prepared
+                    }
+                    Either::Right(_) => {
+                        self.state.set(WorkerState::Failed);
+                        prepare(&bytes)
+                    }
+                }
             }
         }
     }
