@@ -1,12 +1,10 @@
-//! The test transform of spec section 1: shorter side to `size` (bicubic), centre crop, [0, 1],
-//! normalise by the ImageNet mean and std. Output channels last, `[size, size, 3]`.
+//! The test transform of spec section 1: shorter side to `size` (PIL's bicubic, reproduced to
+//! the byte), centre crop, [0, 1], normalise by the ImageNet mean and std. Output channels last,
+//! `[size, size, 3]`.
 
 use std::io::Cursor;
 
-use image::{
-    DynamicImage, ImageDecoder, ImageError, ImageReader, imageops::FilterType,
-    metadata::Orientation,
-};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, RgbImage, metadata::Orientation};
 
 use crate::error::{Error, Result};
 
@@ -30,29 +28,144 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     Ok(image)
 }
 
-/// The network input for `image`, as the official evaluation prepares it.
+/// The network input for `image`, as the official evaluation prepares it (torchvision's
+/// `Resize(size)` and `CenterCrop(size)` on a PIL image, then `ToTensor` and `Normalize`).
 pub fn preprocess(image: &DynamicImage, size: u32) -> Vec<f32> {
-    let rgb = image.to_rgb8();
+    normalise(resize_and_crop(&to_rgb8_as_pil(image), size).as_raw())
+}
+
+/// The picture as PIL's `convert("RGB")` sees it: alpha dropped, grey repeated, and a 16-bit
+/// PNG read by the high byte of each sample (PIL's `RGB;16B` unpacker), where the image crate
+/// would round.
+/// One difference is kept on purpose: PIL clips a 16-bit grey PNG's values at 255, which turns
+/// almost every such picture white; here grey is scaled like colour.
+pub fn to_rgb8_as_pil(image: &DynamicImage) -> RgbImage {
+    match image {
+        DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_)
+        | DynamicImage::ImageRgb16(_)
+        | DynamicImage::ImageRgba16(_) => {
+            let wide = image.to_rgb16();
+            let (width, height) = wide.dimensions();
+            let bytes = wide
+                .into_raw()
+                .into_iter()
+                .map(|v| (v >> 8) as u8)
+                .collect();
+            RgbImage::from_raw(width, height, bytes).expect("one byte per 16-bit sample")
+        }
+        _ => image.to_rgb8(),
+    }
+}
+
+/// The shorter side scaled to `size` with PIL's bicubic filter, then the centre `size` x `size`
+/// square, as torchvision computes both on a PIL image. Only the pixels inside the crop are
+/// computed, so an extreme aspect ratio costs no more than a square picture.
+pub fn resize_and_crop(rgb: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = rgb.dimensions();
-    // Shorter side to `size`, the other scaled alike (torchvision truncates it to an integer).
+    // torchvision: the longer side is `int(size * long / short)`.
     let (rw, rh) = if w <= h {
         (size, ((size as u64 * h as u64) / w as u64) as u32)
     } else {
         (((size as u64 * w as u64) / h as u64) as u32, size)
     };
-    // Catmull-Rom is the a = -0.5 cubic that PIL's BICUBIC uses, widened when downscaling.
-    let resized = image::imageops::resize(&rgb, rw.max(size), rh.max(size), FilterType::CatmullRom);
-    let (left, top) = (
-        crop_offset(resized.width(), size),
-        crop_offset(resized.height(), size),
-    );
-    let mut cropped = Vec::with_capacity((size * size * 3) as usize);
-    for y in 0..size {
-        for x in 0..size {
-            cropped.extend(resized.get_pixel(left + x, top + y).0);
+    let (left, top) = (crop_offset(rw, size), crop_offset(rh, size));
+    let columns: Vec<Taps> = (left..left + size)
+        .map(|x| Taps::bicubic(w, rw, x))
+        .collect();
+    let rows: Vec<Taps> = (top..top + size).map(|y| Taps::bicubic(h, rh, y)).collect();
+    // PIL resizes horizontally first, into 8-bit rows, over the input rows the second pass reads.
+    let first_row = rows.iter().map(|t| t.first).min().unwrap_or(0);
+    let end_row = rows
+        .iter()
+        .map(|t| t.first + t.weights.len())
+        .max()
+        .unwrap_or(0);
+    let input = rgb.as_raw();
+    let stride = 3 * w as usize;
+    let mut between = Vec::with_capacity((end_row - first_row) * 3 * size as usize);
+    for y in first_row..end_row {
+        let row = &input[y * stride..(y + 1) * stride];
+        for taps in &columns {
+            for channel in 0..3 {
+                between.push(taps.apply(|i| row[3 * i + channel]));
+            }
         }
     }
-    normalise(&cropped)
+    let between_stride = 3 * size as usize;
+    let mut output = Vec::with_capacity((size * size * 3) as usize);
+    for taps in &rows {
+        for column in 0..between_stride {
+            output.push(taps.apply(|i| between[(i - first_row) * between_stride + column]));
+        }
+    }
+    RgbImage::from_raw(size, size, output).expect("size x size x 3 bytes")
+}
+
+/// PIL's fixed-point weights: 22 bits of fraction, leaving room for 8 bits and overshoot.
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// The input samples one output pixel reads along one axis, with PIL's weights
+/// (`precompute_coeffs` and `normalize_coeffs_8bpc` of its Resample.c).
+struct Taps {
+    first: usize,
+    weights: Vec<i32>,
+}
+
+impl Taps {
+    fn bicubic(in_size: u32, out_size: u32, out_index: u32) -> Self {
+        const SUPPORT: f64 = 2.0;
+        let scale = f64::from(in_size) / f64::from(out_size);
+        // Downscaling widens the filter to cover every input pixel.
+        let filter_scale = scale.max(1.0);
+        let support = SUPPORT * filter_scale;
+        let centre = (f64::from(out_index) + 0.5) * scale;
+        // C's (int) truncates towards zero; a negative start is clamped to 0 either way.
+        let first = ((centre - support + 0.5) as i64).max(0) as usize;
+        let end = ((centre + support + 0.5) as i64).min(i64::from(in_size)) as usize;
+        // PIL multiplies by the reciprocal; dividing could round the last bit otherwise.
+        let reciprocal = 1.0 / filter_scale;
+        let raw: Vec<f64> = (first..end)
+            .map(|i| bicubic((i as f64 - centre + 0.5) * reciprocal))
+            .collect();
+        let total: f64 = raw.iter().sum();
+        let one = f64::from(1u32 << PRECISION_BITS);
+        let weights = raw
+            .iter()
+            .map(|&w| {
+                let w = if total != 0.0 { w / total } else { w };
+                // Rounded half away from zero, as PIL does.
+                (if w < 0.0 {
+                    -0.5 + w * one
+                } else {
+                    0.5 + w * one
+                }) as i32
+            })
+            .collect();
+        Taps { first, weights }
+    }
+
+    /// The weighted sum of `sample(first..)`, rounded and clipped to a byte as PIL's `clip8`.
+    fn apply(&self, sample: impl Fn(usize) -> u8) -> u8 {
+        let mut sum: i32 = 1 << (PRECISION_BITS - 1);
+        for (k, &w) in self.weights.iter().enumerate() {
+            sum += i32::from(sample(self.first + k)) * w;
+        }
+        (sum >> PRECISION_BITS).clamp(0, 255) as u8
+    }
+}
+
+/// The a = -0.5 cubic convolution kernel (Keys), PIL's BICUBIC.
+fn bicubic(x: f64) -> f64 {
+    const A: f64 = -0.5;
+    let x = x.abs();
+    if x < 1.0 {
+        ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+    } else if x < 2.0 {
+        (((x - 5.0) * x + 8.0) * x - 4.0) * A
+    } else {
+        0.0
+    }
 }
 
 /// Channels-last RGB bytes already at the network's size -> the network input: [0, 1], then
