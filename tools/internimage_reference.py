@@ -5,7 +5,13 @@ Writes tests/fixtures/internimage.safetensors: for each variant, the logits and 
 (after the level norm) at 224x224, computed in float64. The tiny test variant stores its level
 outputs whole; InternImage-T stores every 61st element of them. Inputs and weights are not stored:
 the Rust tests regenerate them from the seeds. Run from anywhere: `python3 tools/internimage_reference.py`.
+
+`--sampling` writes tests/fixtures/sampling.safetensors instead: the tiny variant's sampling
+records (p_x, p_y, m) at every pixel of the DCNv3 layers in SAMPLING_LAYERS, in float64 and stored
+as f32, for the same seeded weights and image.
 """
+
+import sys
 
 import json
 import math
@@ -25,6 +31,9 @@ TEST_TINY = dict(INTERNIMAGE_T, channels=16, depths=[1, 1, 2, 1], groups=[1, 2, 
 # name: (config, weight seed, image seed, level-output stride)
 VARIANTS = {"tiny": (TEST_TINY, 1000, 2000, 1), "t": (INTERNIMAGE_T, 3000, 4000, 61)}
 SIZE = 224
+# The tiny variant's DCNv3 layers whose sampling is stored whole: the first (56 x 56, 1 group), one
+# of level 2 (14 x 14, 4 groups) and the last (7 x 7, 8 groups).
+SAMPLING_LAYERS = [0, 2, 4]
 
 
 def expected_tensors(cfg):
@@ -162,5 +171,20 @@ def main():
     print(f"wrote {target} ({target.stat().st_size} bytes)")
 
 
+def main_sampling():
+    torch.set_num_threads(2)
+    cfg, weight_seed, image_seed, _ = VARIANTS["tiny"]
+    weights = {k: torch.from_numpy(v.astype(np.float64)) for k, v in seeded_weights(cfg, weight_seed).items()}
+    image = torch.from_numpy(seeded_image(image_seed).astype(np.float64))
+    records = []
+    with torch.no_grad():
+        forward(cfg, weights, image.permute(2, 0, 1)[None], sampling=records)
+    tensors = {f"tiny.layer{i}": np.ascontiguousarray(records[i][0].numpy(), dtype=np.float32) for i in SAMPLING_LAYERS}
+    meta = dict(variant="tiny", layers=SAMPLING_LAYERS, weight_seed=weight_seed, image_seed=image_seed)
+    target = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sampling.safetensors"
+    save_file(tensors, str(target), metadata={"sampling": json.dumps(meta), "source": "torch " + torch.__version__})
+    print(f"wrote {target} ({target.stat().st_size} bytes): {[(k, v.shape) for k, v in tensors.items()]}")
+
+
 if __name__ == "__main__":
-    main()
+    main_sampling() if "--sampling" in sys.argv[1:] else main()

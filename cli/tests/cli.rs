@@ -67,20 +67,37 @@ fn classifies_an_image_and_dumps_sampling_data() {
 fn classifies_a_raw_tensor_like_the_image_path() {
     let weights = scratch("tiny-raw.safetensors");
     assert!(internimage(&["seeded-weights", "--variant", "tiny", "-o", path(&weights)]).0);
-    let values: Vec<f32> = (0..3 * 224 * 224)
-        .map(|i| ((i % 97) as f32 / 48.0) - 1.0)
+    let image = scratch("raw-gradient.png");
+    image::RgbImage::from_fn(300, 250, |x, y| {
+        image::Rgb([x as u8, (x ^ y) as u8, y as u8])
+    })
+    .save(&image)
+    .unwrap();
+    // The image path's own preprocessing, handed over as a tensor [1, 3, H, W].
+    let decoded = gpu::model::preprocess::decode(&std::fs::read(&image).unwrap()).unwrap();
+    let hwc = gpu::model::preprocess::preprocess(&decoded, 224);
+    let chw: Vec<f32> = (0..3)
+        .flat_map(|c| hwc.iter().skip(c).step_by(3).copied())
         .collect();
     let input = scratch("input.safetensors");
-    write_input(&input, &values, 224, 224);
-    let (ok, out) = internimage(&[
-        "classify",
-        "--tensor",
-        path(&input),
-        "--weights",
-        path(&weights),
-    ]);
-    assert!(ok, "{out}");
-    assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 5, "{out}");
+    write_input(&input, &chw, 224, 224);
+    let logits_of = |source: &[&str], dump: &str| -> Vec<f32> {
+        let dump = scratch(dump);
+        let mut args = vec!["classify"];
+        args.extend(source);
+        args.extend(["--weights", path(&weights), "--dump", path(&dump)]);
+        let (ok, out) = internimage(&args);
+        assert!(ok, "{out}");
+        assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 5, "{out}");
+        let bytes = std::fs::read(&dump).unwrap();
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        bytemuck::pod_collect_to_vec(file.tensor("logits").unwrap().data())
+    };
+    let from_tensor = logits_of(&["--tensor", path(&input)], "raw-tensor-dump.safetensors");
+    let from_image = logits_of(&[path(&image)], "raw-image-dump.safetensors");
+    assert_eq!(from_tensor.len(), 10);
+    // The same input through the same pass: the same logits, bit for bit.
+    assert_eq!(from_tensor, from_image);
 }
 
 #[test]

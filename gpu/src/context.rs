@@ -24,6 +24,19 @@ pub struct AdapterSummary {
     pub float32_filterable: bool,
     /// The subgroup width when the adapter has subgroup operations and a single width.
     pub subgroup_size: Option<u32>,
+    /// Which kernels the ops choose. It follows the device type; a test may set
+    /// `KernelTarget::Gpu` on a CPU adapter to run a GPU's choices through it.
+    pub kernels: KernelTarget,
+}
+
+/// The kind of adapter the ops choose their kernels and layouts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelTarget {
+    /// Few threads, each cheap to give much work, and workgroup barriers dear (llvmpipe,
+    /// SwiftShader).
+    Cpu,
+    /// Many threads, each best given little work.
+    Gpu,
 }
 
 impl AdapterSummary {
@@ -51,13 +64,17 @@ impl AdapterSummary {
                 || browser_subgroups::granted())
                 && info.subgroup_min_size == info.subgroup_max_size)
                 .then_some(info.subgroup_min_size),
+            kernels: if info.device_type == wgpu::DeviceType::Cpu {
+                KernelTarget::Cpu
+            } else {
+                KernelTarget::Gpu
+            },
         }
     }
 
-    /// A CPU adapter (llvmpipe, SwiftShader): few threads, each cheap to give much work, and
-    /// workgroup barriers dear. A GPU wants the opposite: kernels pick their layout by this.
+    /// Whether the ops choose the kernels made for CPU adapters (see `KernelTarget`).
     pub fn runs_on_cpu(&self) -> bool {
-        self.device_type == format!("{:?}", wgpu::DeviceType::Cpu)
+        self.kernels == KernelTarget::Cpu
     }
 
     /// The subgroups in words: their width ("8 lanes"), or "no".

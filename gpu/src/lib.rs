@@ -11,7 +11,7 @@ pub mod ops;
 pub mod profile;
 pub mod seeded;
 
-pub use context::{AdapterSummary, GpuContext};
+pub use context::{AdapterSummary, GpuContext, KernelTarget};
 pub use error::{Error, Result};
 
 /// `mutex` locked. Nothing panics while the engine's locks are held, and a poisoned one still

@@ -13,8 +13,10 @@
 # Then call the device tool's run with carry [".gl", ".device"] and the command
 #   sh tools/device/h200-bench.sh
 # It writes under $OUT: gpu.txt, tests.log, model.json (the JSON of `cargo xtask bench model`),
-# model.log, pytorch_cuda.json, dcnv3.log, linear.log.
+# model.log, pytorch_cuda.json, dcnv3.log, linear.log. It exits non-zero when a test failed (after
+# the benches, which run either way) or when the bench of the model failed.
 set -u
+failed=""
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
@@ -25,11 +27,18 @@ mkdir -p target/release && cp .device/xtask target/release/xtask
 for t in ops dcnv3 model demo; do
   echo "== $t" >>"$OUT/tests.log"
   timeout 60 ./.device/$t --test-threads 1 >>"$OUT/tests.log" 2>&1
-  echo "exit $?" >>"$OUT/tests.log"
+  status=$?
+  echo "exit $status" >>"$OUT/tests.log"
+  [ "$status" -eq 0 ] || failed="$failed test:$t"
 done
 grep -E "^== |test result|FAILED|panicked|^exit" "$OUT/tests.log"
-timeout 200 ./target/release/xtask bench model --runs 50 --json "$OUT/model.json" >"$OUT/model.log" 2>&1
+timeout 200 ./target/release/xtask bench model --runs 50 --json "$OUT/model.json" >"$OUT/model.log" 2>&1 ||
+  failed="$failed bench:model"
 (cd tools && timeout 120 python3 bench_pytorch.py --runs 50 --device cuda) >"$OUT/pytorch_cuda.json" 2>&1
 timeout 60 ./target/release/xtask bench dcnv3 --runs 50 >"$OUT/dcnv3.log" 2>&1
 timeout 90 ./target/release/xtask bench linear --runs 50 >"$OUT/linear.log" 2>&1
 tail -c 4000 "$OUT/linear.log"; tail -c 1500 "$OUT/dcnv3.log"; tail -1 "$OUT/pytorch_cuda.json"; tail -c 4500 "$OUT/model.log"
+if [ -n "$failed" ]; then
+  echo "FAILED:$failed"
+  exit 1
+fi

@@ -177,3 +177,25 @@ pub fn model_case(variant: &str) -> ModelCase {
         level_stride: meta.level_stride,
     }
 }
+
+pub const SAMPLING_FIXTURES: &[u8] = include_bytes!("../../../tests/fixtures/sampling.safetensors");
+
+/// The tiny variant's DCNv3 layers whose sampling PyTorch recorded at every pixel
+/// (`tools/internimage_reference.py --sampling`), and those records `[h, w, G, 9, 3]`.
+pub fn sampling_case() -> (Vec<usize>, Vec<Vec<f32>>) {
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        layers: Vec<usize>,
+    }
+    let file = safetensors::SafeTensors::deserialize(SAMPLING_FIXTURES).expect("fixture parses");
+    let (_, header) = safetensors::SafeTensors::read_metadata(SAMPLING_FIXTURES).expect("header");
+    let meta: Meta =
+        serde_json::from_str(&header.metadata().as_ref().expect("metadata")["sampling"])
+            .expect("JSON");
+    let records = meta
+        .layers
+        .iter()
+        .map(|layer| f32_tensor(&file, &format!("tiny.layer{layer}")))
+        .collect();
+    (meta.layers, records)
+}
