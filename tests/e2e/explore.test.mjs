@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
+import { canvasPixels, groupColour, near, pixelAt, rampPosition } from './pictures.mjs';
 
 const samples = fileURLToPath(new URL('../../public/samples/', import.meta.url));
 
@@ -28,6 +29,66 @@ function meanSpread(points) {
     return Math.sqrt(g.reduce((a, p) => a + p.m * ((p.x - cx) ** 2 + (p.y - cy) ** 2), 0) / w);
   });
   return spreads.reduce((a, b) => a + b, 0) / spreads.length;
+}
+
+/// The overlay as a person sees it: each drawn point in its group's colour, and elsewhere the
+/// photo dimmed by the page's white veil (35 %). Points under the cross-hair are not read.
+async function checkOverlayPicture(page, points, groups) {
+  const overlay = await canvasPixels(page, 'overlay');
+  const preview = await canvasPixels(page, 'preview');
+  assert.equal(overlay.width, 2 * preview.width, 'the overlay shows the input at twice its size');
+  const [px, py] = (await page.getByTestId('overlay').getAttribute('data-point')).split(',').map(Number);
+  const at = (v) => (v + 0.5) * 2;
+  const [cx, cy] = [at(px), at(py)];
+  // The page's radius of a point: its area proportional to its weight, 5 px for 1/9.
+  const radius = (p) => Math.max(1.5, 5 * Math.sqrt(9 * p.m));
+  let coloured = 0;
+  for (const [i, p] of points.entries()) {
+    const [x, y] = [at(p.x), at(p.y)];
+    if (Math.hypot(x - cx, y - cy) < 11 || x < 0 || y < 0 || x >= overlay.width || y >= overlay.height) continue;
+    // A point of another group drawn later may cover this one.
+    const covered = points.slice(i + 1).some((q) => q.group !== p.group
+      && Math.hypot(at(q.x) - x, at(q.y) - y) < radius(q) + 1.5);
+    if (covered) continue;
+    const rgb = pixelAt(overlay, x, y);
+    assert.ok(near(rgb, groupColour(p.group, groups), 3),
+      `point ${JSON.stringify(p)} at (${x}, ${y}) is ${rgb}, not group ${p.group}'s ${groupColour(p.group, groups)}`);
+    coloured += 1;
+  }
+  assert.ok(coloured >= points.length / 2, `${coloured} of ${points.length} points read`);
+  let background = 0;
+  for (let y = 8; y < overlay.height; y += 16) {
+    for (let x = 8; x < overlay.width; x += 16) {
+      // Away from every point, the regular grid's circles and the cross-hair.
+      if (Math.hypot(x - cx, y - cy) < 110 || points.some((p) => Math.hypot(at(p.x) - x, at(p.y) - y) < radius(p) + 3)) continue;
+      const photo = pixelAt(preview, x / 2, y / 2);
+      const veiled = [0, 1, 2].map((c) => photo[c] * 0.65 + 255 * 0.35);
+      const rgb = pixelAt(overlay, x, y);
+      assert.ok(near(rgb, veiled, 3), `background at (${x}, ${y}) is ${rgb}, the veiled photo ${veiled.map(Math.round)}`);
+      background += 1;
+    }
+  }
+  assert.ok(background > 300, `${background} background pixels read`);
+  return { coloured, background };
+}
+
+/// A heat map's canvas holds the values its caption claims: each pixel's colour read back
+/// through the ramp gives the map's lowest, highest and mean value.
+async function checkHeatMap(page, testId) {
+  const [lo, hi, mean] = (await page.getByTestId(testId).getAttribute('data-range')).split(',').map(Number);
+  const pixels = await canvasPixels(page, testId);
+  const values = [];
+  for (let i = 0; i < pixels.data.length; i += 4) {
+    const [t, distance] = rampPosition(pixels.data.slice(i, i + 3));
+    assert.ok(distance <= 2, `${testId}: pixel ${i / 4} is off the colour ramp by ${distance}`);
+    values.push(lo + t * (hi - lo));
+  }
+  const span = Math.max(hi - lo, 1e-6);
+  const readMean = values.reduce((a, b) => a + b, 0) / values.length;
+  assert.ok(Math.abs(Math.min(...values) - lo) <= 0.01 * span, `${testId}: darkest ${Math.min(...values)} vs ${lo}`);
+  assert.ok(Math.abs(Math.max(...values) - hi) <= 0.01 * span, `${testId}: brightest ${Math.max(...values)} vs ${hi}`);
+  assert.ok(Math.abs(readMean - mean) <= 0.01 * span + 1e-3, `${testId}: mean read back ${readMean}, caption ${mean}`);
+  return { lo, hi, mean, readMean };
 }
 
 function weightsPerGroup(points) {
@@ -86,11 +147,16 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     assert.ok(concentrationLow >= 1 / 9 - 1e-4 && concentrationHigh <= 1, `concentration ${concentrationLow}..${concentrationHigh}`);
     assert.ok(spreadLow > 0);
     assert.equal(await page.getByTestId('map-offset').evaluate((c) => `${c.width}x${c.height}`), '7x7');
+    for (const id of ['map-offset', 'map-concentration', 'map-spread']) {
+      console.log(`${id}: ${JSON.stringify(await checkHeatMap(page, id))}`);
+    }
+    console.log(`overlay, all 16 groups: ${JSON.stringify(await checkOverlayPicture(page, data.points, 16))}`);
 
     await page.getByTestId('group-select').selectOption('3');
     data = await overlayData(page);
     assert.equal(data.points.length, 9);
     assert.ok(data.points.every((p) => p.group === 3));
+    console.log(`overlay, group 3: ${JSON.stringify(await checkOverlayPicture(page, data.points, 16))}`);
 
     // Keyboard: the arrow keys move the point by one feature pixel (32 image pixels here).
     await page.getByTestId('overlay').focus();
@@ -103,12 +169,23 @@ test('clicking the image shows the 9 sampling points of each group around it', a
   }
 });
 
-// Where the shapes' centres are: the fixture that tools/train_demo.py wrote with the samples.
-function sampleCentres() {
+// The fixture that tools/train_demo.py wrote with the samples: where the shapes' centres are,
+// and where PyTorch placed each layer's sampling points there.
+const demoFixture = (() => {
   const bytes = readFileSync(fileURLToPath(new URL('../../tests/fixtures/demo.safetensors', import.meta.url)));
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
-  return Object.fromEntries(JSON.parse(header.__metadata__.samples).map((s) => [s.file, s]));
+  return { bytes, header: JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')), start: 8 + headerLength };
+})();
+
+function sampleCentres() {
+  return Object.fromEntries(JSON.parse(demoFixture.header.__metadata__.samples).map((s) => [s.file, s]));
+}
+
+function fixtureTensor(name) {
+  const { dtype, data_offsets: [from, to] } = demoFixture.header[name];
+  assert.equal(dtype, 'F32');
+  const slice = demoFixture.bytes.subarray(demoFixture.start + from, demoFixture.start + to);
+  return Array.from({ length: slice.length / 4 }, (_, i) => slice.readFloatLE(4 * i));
 }
 
 test('the sampling at the centre of a large and of a small star, down to the receptive field', async () => {
@@ -129,6 +206,15 @@ test('the sampling at the centre of a large and of a small star, down to the rec
       const [count, spread] = (await page.getByTestId('field-deformable').getAttribute('data-field')).split(',').map(Number);
       const layerPoints = (await overlayData(page)).points;
       assert.equal(layerPoints.length, 72, '8 groups of 9 points');
+      // Each point where PyTorch placed it (feature pixels of stride 16), to 1e-3 feature pixels
+      // and the page's 3 decimals of image pixels.
+      const expected = fixtureTensor(`${file}.sampling4`);
+      layerPoints.forEach((p, i) => {
+        const [ex, ey, em] = expected.slice(3 * i, 3 * i + 3);
+        const error = Math.max(Math.abs(p.x - 16 * ex), Math.abs(p.y - 16 * ey));
+        assert.ok(error <= 16e-3 + 1e-3, `${file} point ${i}: (${p.x}, ${p.y}) vs PyTorch (${16 * ex}, ${16 * ey})`);
+        assert.ok(Math.abs(p.m - em) <= 1e-4, `${file} point ${i}: weight ${p.m} vs ${em}`);
+      });
       spreads[file] = { layer: meanSpread(layerPoints), field: spread, count, radius: centres[file].radius };
       console.log(`${file}: radius ${centres[file].radius.toFixed(1)} px; level 2 block 2 spread ${spreads[file].layer.toFixed(1)} px; `
         + `field through all layers ${count} locations, spread ${spread} px`);

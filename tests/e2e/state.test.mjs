@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
+import { canvasPixels, pngPixels } from './pictures.mjs';
 
 const samples = fileURLToPath(new URL('../../public/samples/', import.meta.url));
 
@@ -26,6 +27,14 @@ test('a sample button classifies it, and the chosen layer, group and point survi
     assert.equal(file.suggestedFilename(), 'internimage-sampling.png');
     const png = readFileSync(await file.path());
     assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG file');
+    // The file is the picture on the screen, pixel for pixel, and that picture is not blank.
+    const saved = await pngPixels(page, png);
+    const shown = await canvasPixels(page, 'overlay');
+    assert.deepEqual([saved.width, saved.height], [448, 448]);
+    assert.ok(saved.data.every((v, i) => v === shown.data[i]), 'the saved PNG is what the overlay shows');
+    const colours = new Set();
+    for (let i = 0; i < saved.data.length; i += 4) colours.add(saved.data.slice(i, i + 3).join());
+    assert.ok(colours.size > 1000, `the saved picture has ${colours.size} colours`);
 
     await page.reload();
     await app.top5();

@@ -2,11 +2,12 @@
 // its entry, kept in Cache Storage, refused when it does not match; the others loaded from the list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openApp } from './browser.mjs';
 
-const demoModel = fileURLToPath(new URL('../../public/models/shapes-demo.safetensors', import.meta.url));
+const samples = fileURLToPath(new URL('../../public/samples/', import.meta.url));
 const catalog = JSON.parse(readFileSync(fileURLToPath(new URL('../../public/weights/catalog.json', import.meta.url))));
 
 test('the default model is verified, cached, and the next visit takes it from the cache', async () => {
@@ -48,20 +49,32 @@ test('a model that does not match its catalog entry is refused with the reason',
   }
 });
 
-test('another model on the server is loaded from the list, and the page says which is loaded', async () => {
+test('another model on the server is loaded from the list, and its predictions replace the first', async () => {
+  // A different network (the tiny variant, seeded, written by `cargo xtask test`) with labels
+  // of its own: the same image must be classified differently once it is loaded.
+  const otherBytes = readFileSync(process.env.OTHER_MODEL);
   const demo = catalog.models[0];
-  const other = { ...demo, file: 'public/weights/internimage-t.safetensors', description: 'stand-in' };
+  const other = {
+    ...demo,
+    file: 'public/weights/internimage-t.safetensors',
+    description: 'seeded tiny variant',
+    size: otherBytes.length,
+    sha256: createHash('sha256').update(otherBytes).digest('hex'),
+  };
   const app = await openApp({
     beforeLoad: async (page) => {
       await servedCatalog([demo, other])(page);
       await page.route('**/public/weights/internimage-t.safetensors', (route) =>
-        route.fulfill({ contentType: 'application/octet-stream', body: readFileSync(demoModel) }));
+        route.fulfill({ contentType: 'application/octet-stream', body: otherBytes }));
     },
   });
   try {
     const page = app.page;
     await app.modelDescription().waitFor({ timeout: 120_000 });
     assert.match(await page.getByTestId('model-info').textContent(), /shapes-demo\.safetensors from this server/);
+    await app.chooseImage(`${samples}shapes/heart.png`);
+    const before = await app.top5();
+    assert.equal(before[0].label, 'heart');
     const first = page.getByTestId('served-shapes-demo').getByRole('button');
     const second = page.getByTestId('served-internimage-t').getByRole('button');
     assert.equal(await first.textContent(), 'Loaded');
@@ -70,6 +83,13 @@ test('another model on the server is loaded from the list, and the page says whi
     await page.getByText('internimage-t.safetensors from this server').waitFor({ timeout: 120_000 });
     assert.equal(await second.textContent(), 'Loaded');
     assert.equal(await first.textContent(), 'Load');
+    await app.chooseImage(`${samples}shapes/heart.png`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="top5-row"] .label')?.textContent.startsWith('seeded class'),
+      null, { timeout: 300_000 });
+    const after = await app.top5();
+    assert.ok(after.every((r) => /^seeded class \d$/.test(r.label)), `the new model's labels: ${after.map((r) => r.label)}`);
+    assert.notDeepEqual(after.map((r) => r.percent), before.map((r) => r.percent));
+    console.log(`top-5 before: ${JSON.stringify(before)}; after: ${JSON.stringify(after)}`);
     console.log(`screenshot: ${await app.screenshot('served-models')}`);
   } finally {
     await app.close();

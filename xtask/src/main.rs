@@ -28,7 +28,11 @@ enum Command {
         port: u16,
     },
     /// Install what is missing, then run every suite: native, browsers, end to end.
-    Test,
+    Test {
+        /// Only this suite (held to its minimum all the same).
+        #[arg(value_enum)]
+        suite: Option<suites::Suite>,
+    },
     /// int8 against f32 weights on the sample photographs (seeded InternImage-T by default).
     QuantReport {
         /// An f32 or f16 safetensors file (e.g. the converted official checkpoint) instead.
@@ -73,7 +77,7 @@ pub fn workspace_root() -> PathBuf {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve { port } => serve(port),
-        Command::Test => suites::run_all(),
+        Command::Test { suite } => suites::run_all(suite),
         Command::QuantReport { weights } => quant_report::run(weights.as_deref()),
         Command::DemoReport {
             weights,

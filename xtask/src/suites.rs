@@ -12,75 +12,225 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// SwiftShader runs WebGPU on the CPU: a browser test may take minutes, not the default 20 s.
 const BROWSER_TEST_TIMEOUT_S: &str = "900";
 
-struct Outcome {
-    suite: &'static str,
+/// What a suite's runners reported: every test that did not pass counts against it, and so
+/// does a suite that ran fewer tests than it states it has.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Counts {
     passed: u32,
     failed: u32,
-    success: bool,
+    /// Ignored, skipped, cancelled or to-do: tests that exist and did not run.
+    not_run: u32,
+    /// Test binaries whose runner found nothing to run ("no tests to run!").
+    empty_runs: u32,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Self) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.not_run += other.not_run;
+        self.empty_runs += other.empty_runs;
+    }
+}
+
+struct Outcome {
+    suite: &'static str,
+    counts: Counts,
+    minimum: u32,
+    exit_ok: bool,
     seconds: f64,
 }
 
-pub fn run_all() -> Result<(), String> {
+impl Outcome {
+    /// Why the suite fails, or None when it passes.
+    fn problems(&self) -> Vec<String> {
+        let c = &self.counts;
+        let mut problems = Vec::new();
+        if !self.exit_ok {
+            problems.push("its runner exited with an error".to_owned());
+        }
+        if c.failed > 0 {
+            problems.push(format!("{} failed", c.failed));
+        }
+        if c.not_run > 0 {
+            problems.push(format!("{} ignored, skipped or cancelled", c.not_run));
+        }
+        if c.empty_runs > 0 {
+            problems.push(format!("{} test binaries ran no test", c.empty_runs));
+        }
+        if c.passed < self.minimum {
+            problems.push(format!(
+                "{} passed, fewer than the {} it must run",
+                c.passed, self.minimum
+            ));
+        }
+        problems
+    }
+}
+
+/// The least number of tests each suite must pass: a suite that shrinks fails. Raise them as
+/// tests are added.
+const NATIVE_MINIMUM: u32 = 73;
+const CHROMIUM_MINIMUM: u32 = 29;
+const FIREFOX_MINIMUM: u32 = 5;
+const END_TO_END_MINIMUM: u32 = 15;
+
+/// The engine's test files (`gpu/tests/`) that run in Chromium; the GPU-free ones also run in
+/// Firefox. Named one by one so that no browser run ends in "no tests to run!": the library's
+/// own unit tests and the files below are native only.
+const BROWSER_TESTS: &[&str] = &["dcnv3", "demo", "model", "ops", "preprocess", "reference"];
+const GPU_FREE_TESTS: &[&str] = &["preprocess", "reference"];
+/// naga's validation of every shader, and the browser bench (`cargo xtask bench --browser`):
+/// named for the unit test that holds every file of `gpu/tests/` to one of these lists.
+#[cfg(test)]
+const NATIVE_ONLY_TESTS: &[&str] = &["shaders", "browser_bench"];
+
+/// `--test NAME` for each name.
+fn test_targets(names: &[&'static str]) -> Vec<&'static str> {
+    names.iter().flat_map(|name| ["--test", *name]).collect()
+}
+
+/// One suite, for `cargo xtask test SUITE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    Native,
+    Chromium,
+    Firefox,
+    #[value(name = "e2e")]
+    EndToEnd,
+}
+
+/// Runs every suite, or only `only`.
+pub fn run_all(only: Option<Suite>) -> Result<(), String> {
     setup::ensure_test_tools()?;
     let root = workspace_root();
+    let wanted = |suite: Suite| only.is_none_or(|o| o == suite);
     let mut outcomes = Vec::new();
 
-    let mut native = Command::new("cargo");
-    native.args([
-        "test",
-        "-p",
-        "internimage-gpu",
-        "-p",
-        "internimage-cli",
-        "-p",
-        "xtask",
-    ]);
-    outcomes.push(run_suite("native (Vulkan, llvmpipe on the CPU)", native)?);
+    if wanted(Suite::Native) {
+        let mut native = Command::new("cargo");
+        // Every crate of the workspace; the app's own tests are those that need no browser.
+        // --no-fail-fast: every failing binary is reported, not only the first.
+        native.args(["test", "--workspace", "--no-fail-fast"]);
+        outcomes.push(run_suite(
+            "native (Vulkan, llvmpipe on the CPU)",
+            NATIVE_MINIMUM,
+            native,
+        )?);
+    }
 
-    let mut chromium = wasm_tests(&[]);
-    chromium.env("CHROMEDRIVER", CHROMEDRIVER);
-    outcomes.push(run_suite("browser: headless Chromium, WebGPU", chromium)?);
+    if wanted(Suite::Chromium) {
+        let mut chromium = wasm_tests(&test_targets(BROWSER_TESTS));
+        chromium.env("CHROMEDRIVER", CHROMEDRIVER);
+        outcomes.push(run_suite(
+            "browser: headless Chromium, WebGPU",
+            CHROMIUM_MINIMUM,
+            chromium,
+        )?);
+    }
 
-    // Firefox has no WebGPU here: it runs the tests that need none.
-    let mut firefox = wasm_tests(&["--test", "reference"]);
-    firefox.env("GECKODRIVER", cargo_bin("geckodriver"));
-    outcomes.push(run_suite("browser: headless Firefox, GPU-free", firefox)?);
+    if wanted(Suite::Firefox) {
+        // Firefox has no WebGPU here: it runs the tests that need none.
+        let mut firefox = wasm_tests(&test_targets(GPU_FREE_TESTS));
+        firefox.env("GECKODRIVER", cargo_bin("geckodriver"));
+        outcomes.push(run_suite(
+            "browser: headless Firefox, GPU-free",
+            FIREFOX_MINIMUM,
+            firefox,
+        )?);
+    }
 
+    if wanted(Suite::EndToEnd) {
+        outcomes.push(run_end_to_end(&root)?);
+    }
+    summarise(&outcomes)
+}
+
+/// The built app served from loopback, driven in headless Chromium by node's test runner.
+fn run_end_to_end(root: &std::path::Path) -> Result<Outcome, String> {
     let dist = setup::build_app()?;
+    let other_model = write_other_model(&root.join("target/e2e"))?;
     let server = StaticServer::start(&dist, 0)?;
     let mut e2e = Command::new("node");
     e2e.args(["--test", "--test-reporter=tap", "tests/e2e/"])
         .env("APP_URL", server.url())
+        .env("OTHER_MODEL", &other_model)
         .env("SCREENSHOT_DIR", root.join("target/e2e"));
-    let e2e_outcome = run_suite("end to end: the built app in headless Chromium", e2e);
-    server.stop();
-    outcomes.push(e2e_outcome?);
-
-    println!(
-        "\n{:<52} {:>7} {:>7} {:>9}",
-        "suite", "passed", "failed", "seconds"
+    let outcome = run_suite(
+        "end to end: the built app in headless Chromium",
+        END_TO_END_MINIMUM,
+        e2e,
     );
-    for o in &outcomes {
-        println!(
-            "{:<52} {:>7} {:>7} {:>9.1}",
-            o.suite, o.passed, o.failed, o.seconds
-        );
-    }
-    let passed: u32 = outcomes.iter().map(|o| o.passed).sum();
-    let failed: u32 = outcomes.iter().map(|o| o.failed).sum();
-    println!("total: {passed} passed, {failed} failed");
-    let broken: Vec<_> = outcomes
-        .iter()
-        .filter(|o| !o.success)
-        .map(|o| o.suite)
+    server.stop();
+    outcome
+}
+
+/// A second model for the end-to-end tests to switch to: the tiny variant with seeded weights
+/// and labels of its own, so that a switch shows in the predictions.
+fn write_other_model(dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    use gpu::model::ModelConfig;
+    use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors_as};
+    let config = ModelConfig::test_tiny();
+    let labels: Vec<String> = (0..config.num_classes)
+        .map(|i| format!("seeded class {i}"))
         .collect();
-    if !broken.is_empty() {
-        return Err(format!("failing suites: {}", broken.join("; ")));
+    let bytes = to_safetensors_as(
+        &config,
+        &SeededWeights::new(&config, 7),
+        Some(&labels),
+        Some("The tiny test variant with seeded random weights (seed 7)"),
+        StoredAs::Int8 {
+            keep_offset_and_mask: true,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("tiny-seeded.safetensors");
+    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The table of suites, then the verdict: every problem of every suite is named.
+fn summarise(outcomes: &[Outcome]) -> Result<(), String> {
+    println!(
+        "\n{:<48} {:>7} {:>7} {:>8} {:>8} {:>8}",
+        "suite", "passed", "minimum", "failed", "not run", "seconds"
+    );
+    let mut total = Counts::default();
+    for o in outcomes {
+        let c = &o.counts;
+        println!(
+            "{:<48} {:>7} {:>7} {:>8} {:>8} {:>8.1}",
+            o.suite,
+            c.passed,
+            o.minimum,
+            c.failed,
+            c.not_run + c.empty_runs,
+            o.seconds
+        );
+        total += *c;
     }
-    if outcomes.iter().any(|o| o.passed == 0) {
-        return Err("a suite ran no test".into());
+    let broken: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let problems = o.problems();
+            (!problems.is_empty()).then(|| format!("{}: {}", o.suite, problems.join(", ")))
+        })
+        .collect();
+    // The plain closing line, counting every test that did not pass as failed.
+    println!(
+        "total: {} passed, {} failed",
+        total.passed,
+        total.failed + total.not_run + total.empty_runs
+    );
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        for line in &broken {
+            println!("FAILED {line}");
+        }
+        Err(format!("failing suites: {}", broken.join("; ")))
     }
-    Ok(())
 }
 
 /// `cargo test` of the engine for wasm32 in a headless browser; the caller picks the driver.
@@ -89,6 +239,7 @@ pub fn wasm_tests(filter: &[&str]) -> Command {
     command
         .args([
             "test",
+            "--no-fail-fast",
             "-p",
             "internimage-gpu",
             "--target",
@@ -105,7 +256,7 @@ pub fn wasm_tests(filter: &[&str]) -> Command {
 }
 
 /// Runs one suite, echoing its output and counting the tests that its runners report.
-fn run_suite(suite: &'static str, mut command: Command) -> Result<Outcome, String> {
+fn run_suite(suite: &'static str, minimum: u32, mut command: Command) -> Result<Outcome, String> {
     println!("\n=== {suite}");
     let started = Instant::now();
     let mut child = command
@@ -116,37 +267,33 @@ fn run_suite(suite: &'static str, mut command: Command) -> Result<Outcome, Strin
         .map_err(|e| format!("{suite}: cannot start: {e}"))?;
     let stderr = child.stderr.take().expect("piped");
     let echo_stderr = std::thread::spawn(move || echo_and_count(stderr, true));
-    let (mut passed, mut failed) = echo_and_count(child.stdout.take().expect("piped"), false);
-    let (p, f) = echo_stderr.join().unwrap_or_default();
-    passed += p;
-    failed += f;
+    let mut counts = echo_and_count(child.stdout.take().expect("piped"), false);
+    counts += echo_stderr.join().unwrap_or_default();
     let status = child.wait().map_err(|e| format!("{suite}: {e}"))?;
     Ok(Outcome {
         suite,
-        passed,
-        failed,
-        success: status.success() && failed == 0,
+        counts,
+        minimum,
+        exit_ok: status.success(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-fn echo_and_count(stream: impl Read, to_stderr: bool) -> (u32, u32) {
-    let (mut passed, mut failed) = (0, 0);
+fn echo_and_count(stream: impl Read, to_stderr: bool) -> Counts {
+    let mut total = Counts::default();
     for line in BufReader::new(stream).lines().map_while(Result::ok) {
         if to_stderr {
             eprintln!("{line}");
         } else {
             println!("{line}");
         }
-        let (p, f) = counts(&line);
-        passed += p;
-        failed += f;
+        total += counts(&line);
     }
-    (passed, failed)
+    total
 }
 
 /// Test counts from a closing line of cargo test, wasm-bindgen-test-runner or node's TAP.
-fn counts(line: &str) -> (u32, u32) {
+fn counts(line: &str) -> Counts {
     let number_after = |text: &str, key: &str| -> Option<u32> {
         let at = text.find(key)? + key.len();
         text[at..]
@@ -157,31 +304,84 @@ fn counts(line: &str) -> (u32, u32) {
     };
     let line = line.trim();
     if let Some(rest) = line.strip_prefix("test result: ") {
-        let passed = rest.split(';').find_map(|p| {
-            p.trim()
-                .strip_suffix(" passed")?
-                .rsplit(' ')
-                .next()?
-                .parse()
-                .ok()
-        });
-        let failed = rest
-            .split(';')
-            .find_map(|p| p.trim().strip_suffix(" failed")?.parse().ok());
-        return (passed.unwrap_or(0), failed.unwrap_or(0));
+        // "ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ..."
+        let field = |name: &str| {
+            rest.split(';')
+                .find_map(|p| {
+                    p.trim()
+                        .strip_suffix(name)?
+                        .rsplit(' ')
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .unwrap_or(0)
+        };
+        return Counts {
+            passed: field(" passed"),
+            failed: field(" failed"),
+            not_run: field(" ignored"),
+            empty_runs: 0,
+        };
     }
-    if line.starts_with("# pass ") {
-        return (number_after(line, "# pass").unwrap_or(0), 0);
+    // wasm-bindgen-test-runner, for a binary with nothing to run.
+    if line == "no tests to run!" {
+        return Counts {
+            empty_runs: 1,
+            ..Counts::default()
+        };
     }
-    if line.starts_with("# fail ") {
-        return (0, number_after(line, "# fail").unwrap_or(0));
+    // node's TAP closing comments.
+    let tap = |key: &str| {
+        line.strip_prefix(key)
+            .filter(|rest| rest.starts_with(' '))
+            .and_then(|_| number_after(line, key))
+            .unwrap_or(0)
+    };
+    Counts {
+        passed: tap("# pass"),
+        failed: tap("# fail"),
+        not_run: tap("# skipped") + tap("# cancelled") + tap("# todo"),
+        empty_runs: 0,
     }
-    (0, 0)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::counts;
+    use super::{BROWSER_TESTS, Counts, GPU_FREE_TESTS, NATIVE_ONLY_TESTS, Outcome, counts};
+
+    #[test]
+    fn every_engine_test_file_is_placed_in_a_browser_or_marked_native_only() {
+        let dir = crate::workspace_root().join("gpu/tests");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                Some(name.strip_suffix(".rs")?.to_owned())
+            })
+            .collect();
+        files.sort();
+        let mut placed: Vec<String> = BROWSER_TESTS
+            .iter()
+            .chain(NATIVE_ONLY_TESTS)
+            .map(|s| s.to_string())
+            .collect();
+        placed.sort();
+        assert_eq!(
+            files, placed,
+            "add the new test file to BROWSER_TESTS or NATIVE_ONLY_TESTS"
+        );
+        assert!(GPU_FREE_TESTS.iter().all(|t| BROWSER_TESTS.contains(t)));
+    }
+
+    fn c(passed: u32, failed: u32, not_run: u32, empty_runs: u32) -> Counts {
+        Counts {
+            passed,
+            failed,
+            not_run,
+            empty_runs,
+        }
+    }
 
     #[test]
     fn reads_each_runner_closing_line() {
@@ -189,14 +389,46 @@ mod tests {
             counts(
                 "test result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
             ),
-            (5, 0)
+            c(5, 0, 0, 0)
         );
         assert_eq!(
-            counts("test result: FAILED. 2 passed; 1 failed; 0 ignored"),
-            (2, 1)
+            counts("test result: FAILED. 2 passed; 1 failed; 3 ignored"),
+            c(2, 1, 3, 0)
         );
-        assert_eq!(counts("# pass 4"), (4, 0));
-        assert_eq!(counts("# fail 2"), (0, 2));
-        assert_eq!(counts("running 3 tests"), (0, 0));
+        assert_eq!(counts("no tests to run!"), c(0, 0, 0, 1));
+        assert_eq!(counts("# pass 4"), c(4, 0, 0, 0));
+        assert_eq!(counts("# fail 2"), c(0, 2, 0, 0));
+        assert_eq!(counts("# skipped 1"), c(0, 0, 1, 0));
+        assert_eq!(counts("# cancelled 2"), c(0, 0, 2, 0));
+        assert_eq!(counts("# todo 1"), c(0, 0, 1, 0));
+        assert_eq!(counts("# passed the test"), c(0, 0, 0, 0));
+        assert_eq!(counts("running 3 tests"), c(0, 0, 0, 0));
+    }
+
+    #[test]
+    fn a_suite_fails_below_its_minimum_or_with_any_test_not_run() {
+        let outcome = |counts: Counts| Outcome {
+            suite: "s",
+            counts,
+            minimum: 25,
+            exit_ok: true,
+            seconds: 0.0,
+        };
+        assert!(outcome(c(25, 0, 0, 0)).problems().is_empty());
+        assert_eq!(
+            outcome(c(1, 0, 0, 0)).problems(),
+            ["1 passed, fewer than the 25 it must run"]
+        );
+        assert_eq!(
+            outcome(c(25, 0, 1, 0)).problems(),
+            ["1 ignored, skipped or cancelled"]
+        );
+        assert_eq!(
+            outcome(c(25, 0, 0, 1)).problems(),
+            ["1 test binaries ran no test"]
+        );
+        let mut crashed = outcome(c(30, 0, 0, 0));
+        crashed.exit_ok = false;
+        assert_eq!(crashed.problems(), ["its runner exited with an error"]);
     }
 }
