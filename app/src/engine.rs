@@ -87,6 +87,9 @@ pub fn describe(error: &gpu::Error) -> String {
             format!("This file is not an image the page can read (JPEG, PNG or WebP): {detail}.")
         }
         gpu::Error::Unsupported(detail) => format!("This model is not supported: {detail}."),
+        gpu::Error::NotFinite { .. } => format!(
+            "Unusable numbers: {error}. The weights may be damaged; load them again or choose others."
+        ),
         other => format!("The GPU engine failed: {other}. Reloading the page may help."),
     }
 }
@@ -229,6 +232,7 @@ impl Engine {
             .map_err(|e| describe(&e))?;
         let millis = now_ms() - started;
         let top = top_k(&logits, 5)
+            .map_err(|e| describe(&e))?
             .into_iter()
             .map(|(class, p)| {
                 let label = model

@@ -194,7 +194,11 @@ async fn classify(
         started.elapsed().as_secs_f64() * 1e3
     );
 
-    for (rank, (class, probability)) in top_k(&logits, top).into_iter().enumerate() {
+    for (rank, (class, probability)) in top_k(&logits, top)
+        .map_err(|e| format!("no prediction: {e}"))?
+        .into_iter()
+        .enumerate()
+    {
         let label = weights
             .labels
             .as_ref()

@@ -127,4 +127,19 @@ fn bad_inputs_give_clear_errors() {
         path(&weights),
     ]);
     assert!(!ok && out.contains("no tensor named `input`"), "{out}");
+
+    // Weights with a value that is not a number: refused while loading, naming the tensor,
+    // instead of printing "NaN %" for every class.
+    let mut poisoned = std::fs::read(&weights).unwrap();
+    let header_len = u64::from_le_bytes(poisoned[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&poisoned[8..8 + header_len]).unwrap();
+    let at = 8 + header_len + header["head.weight"]["data_offsets"][0].as_u64().unwrap() as usize;
+    poisoned[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let nan_weights = scratch("nan.safetensors");
+    std::fs::write(&nan_weights, poisoned).unwrap();
+    let (ok, out) = internimage(&["classify", path(&image), "--weights", path(&nan_weights)]);
+    assert!(
+        !ok && out.contains("tensor `head.weight` holds 1 values that are not finite numbers"),
+        "{out}"
+    );
 }

@@ -24,6 +24,19 @@ pub enum Error {
     Image(String),
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
+    #[error("{what} holds {count} values that are not finite numbers (NaN or infinity)")]
+    NotFinite { what: String, count: usize },
+}
+
+/// Fails with `Error::NotFinite` naming `what` when any value is NaN or infinite.
+pub fn ensure_finite(what: impl FnOnce() -> String, values: &[f32]) -> Result<()> {
+    match values.iter().filter(|v| !v.is_finite()).count() {
+        0 => Ok(()),
+        count => Err(Error::NotFinite {
+            what: what(),
+            count,
+        }),
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

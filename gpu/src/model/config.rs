@@ -38,6 +38,18 @@ pub struct ModelConfig {
     pub dw_kernel_size: Option<u32>,
 }
 
+/// What a configuration may ask for: above the largest published InternImage (G: 512 channels,
+/// depths up to 32 a level, ImageNet-22k's 21,841 classes), so that no real variant is refused
+/// and no file can ask for an unbounded network.
+pub mod limits {
+    pub const MAX_LEVELS: usize = 4;
+    pub const MAX_DEPTH: u32 = 64;
+    pub const MAX_CHANNELS: u32 = 1024;
+    pub const MAX_CLASSES: u32 = 100_000;
+    /// For the MLP ratio, the head's scale and the offset scale.
+    pub const MAX_RATIO: f32 = 16.0;
+}
+
 impl ModelConfig {
     /// InternImage-T, ImageNet-1k (spec section 1).
     pub fn internimage_t() -> Self {
@@ -153,6 +165,27 @@ impl ModelConfig {
         let unsupported = |what: &str| Err(Error::Unsupported(format!("{what} (config {self:?})")));
         if self.levels() == 0 || self.groups.len() != self.levels() {
             return unsupported("depths and groups must list the same, non-zero number of levels");
+        }
+        // Bounds first, so that nothing below computes or allocates from an absurd number.
+        let in_range = |v: f32| v.is_finite() && v > 0.0 && v <= limits::MAX_RATIO;
+        if self.levels() > limits::MAX_LEVELS
+            || self.depths.iter().any(|&d| d == 0 || d > limits::MAX_DEPTH)
+            || self.channels > limits::MAX_CHANNELS
+            || self.num_classes == 0
+            || self.num_classes > limits::MAX_CLASSES
+            || !in_range(self.mlp_ratio)
+            || !in_range(self.cls_scale)
+            || !in_range(self.offset_scale)
+        {
+            return unsupported(&format!(
+                "outside the bounds of any InternImage: at most {} levels of 1 to {} blocks, \
+                 {} channels, 1 to {} classes, ratios and scales above 0 up to {}",
+                limits::MAX_LEVELS,
+                limits::MAX_DEPTH,
+                limits::MAX_CHANNELS,
+                limits::MAX_CLASSES,
+                limits::MAX_RATIO
+            ));
         }
         if self.layer_scale.is_some() || self.post_norm || self.res_post_norm {
             return unsupported(
@@ -300,6 +333,53 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("`head.weight` is missing"), "{error}");
+    }
+
+    #[test]
+    fn configurations_beyond_any_internimage_are_refused_before_any_arithmetic() {
+        let t = ModelConfig::internimage_t;
+        let absurd = [
+            ModelConfig {
+                depths: vec![1; 40],
+                groups: vec![4; 40],
+                ..t()
+            },
+            ModelConfig {
+                depths: vec![4, 4, 1_000_000_000, 4],
+                ..t()
+            },
+            ModelConfig {
+                channels: 1 << 30,
+                ..t()
+            },
+            ModelConfig {
+                num_classes: 0,
+                ..t()
+            },
+            ModelConfig {
+                num_classes: u32::MAX,
+                ..t()
+            },
+            ModelConfig {
+                mlp_ratio: f32::NAN,
+                ..t()
+            },
+            ModelConfig {
+                cls_scale: 1e30,
+                ..t()
+            },
+            ModelConfig {
+                offset_scale: -1.0,
+                ..t()
+            },
+        ];
+        for config in absurd {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(
+                error.contains("outside the bounds of any InternImage"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

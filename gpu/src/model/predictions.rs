@@ -1,7 +1,11 @@
 //! From logits to what a person reads: probabilities and the top classes.
 
 /// The `k` most probable classes as (class index, softmax probability), best first.
-pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+///
+/// Logits that are not numbers (from weights or a GPU gone wrong) make no prediction: they are
+/// refused rather than shown as "NaN %".
+pub fn top_k(logits: &[f32], k: usize) -> crate::Result<Vec<(usize, f32)>> {
+    crate::error::ensure_finite(|| "the network's output".to_owned(), logits)?;
     let largest = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f64> = logits
         .iter()
@@ -15,7 +19,7 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(k);
-    ranked
+    Ok(ranked)
 }
 
 /// The index of the largest logit: the predicted class.
@@ -33,9 +37,18 @@ mod tests {
 
     #[test]
     fn top_k_ranks_by_probability() {
-        let top = top_k(&[0.0, 2.0, 1.0], 2);
+        let top = top_k(&[0.0, 2.0, 1.0], 2).unwrap();
         assert_eq!(top.iter().map(|t| t.0).collect::<Vec<_>>(), [1, 2]);
         let e = [1.0f64, 2.0f64.exp(), 1.0f64.exp()];
         assert!((f64::from(top[0].1) - e[1] / e.iter().sum::<f64>()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn logits_that_are_not_numbers_make_no_prediction() {
+        let error = top_k(&[0.5, f32::NAN, 1.0, f32::INFINITY], 2).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the network's output holds 2 values that are not finite numbers (NaN or infinity)"
+        );
     }
 }

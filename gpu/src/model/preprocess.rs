@@ -15,6 +15,11 @@ pub const STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// stores a portrait photo sideways with such a tag, and browsers show it upright; torchvision's
 /// plain `Image.open` ignores the tag, which changes nothing for images without one (ImageNet's).
 /// A tag that cannot be read leaves the image as stored.
+/// Pictures larger than this are refused before their pixels are decoded: 100 megapixels
+/// (a 12-megapixel phone photo is 12), and at most 40,000 pixels a side.
+pub const MAX_PIXELS: u64 = 100_000_000;
+pub const MAX_SIDE: u32 = 40_000;
+
 pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
     let unreadable = |e: ImageError| Error::Image(e.to_string());
     let mut decoder = ImageReader::new(Cursor::new(bytes))
@@ -22,6 +27,21 @@ pub fn decode(bytes: &[u8]) -> Result<DynamicImage> {
         .map_err(|e| Error::Image(e.to_string()))?
         .into_decoder()
         .map_err(unreadable)?;
+    // The header's size, checked before anything is allocated for the pixels.
+    let (width, height) = decoder.dimensions();
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(Error::Image(format!(
+            "the picture is {width} x {height} pixels; at most {} megapixels and {MAX_SIDE} \
+             pixels a side are taken",
+            MAX_PIXELS / 1_000_000
+        )));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    // 16-bit RGBA at the largest size, with room for the decoder's own buffers.
+    limits.max_alloc = Some(MAX_PIXELS * 8 + (64 << 20));
+    decoder.set_limits(limits).map_err(unreadable)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     image.apply_orientation(orientation);
@@ -230,6 +250,47 @@ mod tests {
             decode(b"this is not a JPEG"),
             Err(Error::Image(_))
         ));
+    }
+
+    #[test]
+    fn a_picture_too_large_to_hold_is_refused_from_its_header() {
+        // A PNG whose header says 60000 x 60000 (3.6 gigapixels), with a few bytes of data.
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let mut bytes = (data.len() as u32).to_be_bytes().to_vec();
+            bytes.extend(kind);
+            bytes.extend(data);
+            bytes.extend(crc32(&[kind, data].concat()).to_be_bytes());
+            bytes
+        };
+        let side = 60_000u32.to_be_bytes();
+        let header = [&side[..], &side, &[8, 2, 0, 0, 0]].concat();
+        let png = [
+            &b"\x89PNG\r\n\x1a\n"[..],
+            &chunk(b"IHDR", &header),
+            &chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0, 0, 0, 0, 1]),
+            &chunk(b"IEND", &[]),
+        ]
+        .concat();
+        let error = decode(&png).unwrap_err().to_string();
+        assert!(
+            error.contains("60000 x 60000 pixels; at most 100 megapixels"),
+            "{error}"
+        );
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]

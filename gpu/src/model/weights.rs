@@ -8,7 +8,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 
 use super::config::ModelConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ensure_finite};
 use crate::seeded::SeededRng;
 
 /// A provider of named f32 tensors, each checked against the shape the model expects.
@@ -82,6 +82,15 @@ impl<'a> SafetensorsWeights<'a> {
             ))
         })?;
         config.validate()?;
+        // Checked before any tensor is read: a small file cannot ask for a huge network.
+        let parameters = config.parameter_count();
+        if parameters > bytes.len() {
+            return Err(weights_error(format!(
+                "the config describes {parameters} parameters, more than a file of {} bytes \
+                 can hold (at least one byte each)",
+                bytes.len()
+            )));
+        }
         let labels = match metadata.get("labels") {
             Some(json) => Some(serde_json::from_str::<Vec<String>>(json).map_err(|e| {
                 weights_error(format!("the `labels` metadata is not a list of names: {e}"))
@@ -139,7 +148,7 @@ impl WeightSource for SafetensorsWeights<'_> {
         }
         let view = self.view(name, shape)?;
         let data = view.data();
-        Ok(match view.dtype() {
+        let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => bytemuck::pod_collect_to_vec(data),
             Dtype::BF16 => data
                 .chunks_exact(2)
@@ -150,7 +159,9 @@ impl WeightSource for SafetensorsWeights<'_> {
                     "tensor `{name}` is {other:?}; expected F32, F16, BF16 or I8 with scales"
                 )));
             }
-        })
+        };
+        ensure_finite(|| format!("tensor `{name}`"), &values)?;
+        Ok(values)
     }
 
     fn quantized(&self, name: &str, shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
@@ -164,7 +175,18 @@ impl WeightSource for SafetensorsWeights<'_> {
 
     fn halves(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f16>>> {
         let view = self.view(name, shape)?;
-        Ok((view.dtype() == Dtype::F16).then(|| bytemuck::pod_collect_to_vec(view.data())))
+        if view.dtype() != Dtype::F16 {
+            return Ok(None);
+        }
+        let halves: Vec<f16> = bytemuck::pod_collect_to_vec(view.data());
+        let not_finite = halves.iter().filter(|h| !h.is_finite()).count();
+        if not_finite > 0 {
+            return Err(Error::NotFinite {
+                what: format!("tensor `{name}`"),
+                count: not_finite,
+            });
+        }
+        Ok(Some(halves))
     }
 }
 
@@ -307,4 +329,68 @@ pub fn to_safetensors_as(
         metadata.insert("description".into(), description.to_owned());
     }
     safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seeded tiny variant with one tensor's first value replaced.
+    struct Poisoned<'a> {
+        inner: &'a SeededWeights,
+        name: &'static str,
+        value: f32,
+    }
+
+    impl WeightSource for Poisoned<'_> {
+        fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+            let mut values = self.inner.tensor(name, shape)?;
+            if name == self.name {
+                values[0] = self.value;
+            }
+            Ok(values)
+        }
+    }
+
+    #[test]
+    fn a_weight_that_is_not_a_number_is_refused_naming_its_tensor() {
+        let config = ModelConfig::test_tiny();
+        let seeded = SeededWeights::new(&config, 1);
+        let name = "levels.1.blocks.0.mlp.fc1.weight";
+        let shape = config
+            .expected_tensors()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1;
+        for (value, stored_as) in [(f32::NAN, StoredAs::F32), (f32::INFINITY, StoredAs::F16)] {
+            let poisoned = Poisoned {
+                inner: &seeded,
+                name,
+                value,
+            };
+            let bytes = to_safetensors_as(&config, &poisoned, None, None, stored_as).unwrap();
+            let file = SafetensorsWeights::parse(&bytes).unwrap();
+            let error = file.tensor(name, &shape).unwrap_err().to_string();
+            assert_eq!(
+                error,
+                format!(
+                    "tensor `{name}` holds 1 values that are not finite numbers (NaN or infinity)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_small_file_cannot_ask_for_a_large_network() {
+        let config = serde_json::to_string(&ModelConfig::internimage_t()).unwrap();
+        let metadata = HashMap::from([("config".to_owned(), config)]);
+        let no_tensors: Vec<(&str, safetensors::tensor::TensorView<'_>)> = Vec::new();
+        let bytes = safetensors::serialize(no_tensors, Some(metadata)).unwrap();
+        let error = SafetensorsWeights::parse(&bytes).err().unwrap().to_string();
+        assert!(
+            error.contains("describes 29918424 parameters, more than a file of"),
+            "{error}"
+        );
+    }
 }
