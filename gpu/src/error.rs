@@ -29,8 +29,8 @@ pub enum Error {
 }
 
 /// Fails with `Error::NotFinite` naming `what` when any value is NaN or infinite.
-pub fn ensure_finite(what: impl FnOnce() -> String, values: &[f32]) -> Result<()> {
-    match values.iter().filter(|v| !v.is_finite()).count() {
+pub fn ensure_finite<T: Finite>(what: impl FnOnce() -> String, values: &[T]) -> Result<()> {
+    match values.iter().filter(|v| !v.is_finite_value()).count() {
         0 => Ok(()),
         count => Err(Error::NotFinite {
             what: what(),
@@ -40,3 +40,20 @@ pub fn ensure_finite(what: impl FnOnce() -> String, values: &[f32]) -> Result<()
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A number that can be NaN or infinite: f32 as computed, f16 as stored.
+pub trait Finite {
+    fn is_finite_value(&self) -> bool;
+}
+
+impl Finite for f32 {
+    fn is_finite_value(&self) -> bool {
+        self.is_finite()
+    }
+}
+
+impl Finite for half::f16 {
+    fn is_finite_value(&self) -> bool {
+        self.is_finite()
+    }
+}

@@ -179,13 +179,7 @@ impl WeightSource for SafetensorsWeights<'_> {
             return Ok(None);
         }
         let halves: Vec<f16> = bytemuck::pod_collect_to_vec(view.data());
-        let not_finite = halves.iter().filter(|h| !h.is_finite()).count();
-        if not_finite > 0 {
-            return Err(Error::NotFinite {
-                what: format!("tensor `{name}`"),
-                count: not_finite,
-            });
-        }
+        ensure_finite(|| format!("tensor `{name}`"), &halves)?;
         Ok(Some(halves))
     }
 }
