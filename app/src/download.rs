@@ -1,7 +1,11 @@
-//! Fetching a file with its progress reported as it streams in.
+//! The models the server offers: its catalog, and each file fetched with its progress reported
+//! as it streams in, kept in the browser's Cache Storage and checked against the catalog.
 
-use wasm_bindgen::JsCast;
+use catalog::{CATALOG_PATH, Catalog, CatalogEntry};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{AppError, DownloadError};
 
 /// Bytes received so far and the total, when the server says it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,25 +29,33 @@ impl Progress {
     }
 }
 
-fn js_error(what: &str, error: wasm_bindgen::JsValue) -> String {
-    format!(
-        "{what}: {}",
-        error.as_string().unwrap_or_else(|| format!("{error:?}"))
-    )
+fn js_text(error: &JsValue) -> String {
+    error.as_string().unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// One read of a stream: `{done, value}`, the value a `Uint8Array` until done.
+#[derive(serde::Deserialize)]
+struct Chunk {
+    done: bool,
+    #[serde(default, with = "serde_bytes")]
+    value: Option<Vec<u8>>,
 }
 
 /// GETs `url`, calling `on_progress` after every chunk.
 pub async fn fetch_with_progress(
     url: &str,
     on_progress: impl Fn(Progress),
-) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
+) -> Result<Vec<u8>, DownloadError> {
+    let window = web_sys::window().ok_or(DownloadError::Request("no window".into()))?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|e| js_error("the request failed", e))?
+        .map_err(|e| DownloadError::Request(js_text(&e)))?
         .unchecked_into();
     if !response.ok() {
-        return Err(format!("{} {}", response.status(), response.status_text()));
+        return Err(DownloadError::Status {
+            status: response.status(),
+            text: response.status_text(),
+        });
     }
     let total = response
         .headers()
@@ -51,49 +63,26 @@ pub async fn fetch_with_progress(
         .ok()
         .flatten()
         .and_then(|l| l.parse().ok());
-    let body = response.body().ok_or("the response has no body")?;
+    let body =
+        (response.body()).ok_or(DownloadError::BrokeOff("the response has no body".into()))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
     loop {
-        let chunk = JsFuture::from(reader.read())
+        let read = JsFuture::from(reader.read())
             .await
-            .map_err(|e| js_error("the download broke off", e))?;
-        let done = js_sys::Reflect::get(&chunk, &"done".into()).map_err(|e| js_error("read", e))?;
-        if done.as_bool().unwrap_or(true) {
-            break;
+            .map_err(|e| DownloadError::BrokeOff(js_text(&e)))?;
+        let chunk: Chunk = serde_wasm_bindgen::from_value(read)
+            .map_err(|e| DownloadError::BrokeOff(e.to_string()))?;
+        match chunk {
+            Chunk { done: true, .. } => break,
+            Chunk { value, .. } => bytes.extend(value.unwrap_or_default()),
         }
-        let value =
-            js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_error("read", e))?;
-        bytes.extend(js_sys::Uint8Array::new(&value).to_vec());
         on_progress(Progress {
             received: bytes.len() as u64,
             total,
         });
     }
     Ok(bytes)
-}
-
-/// What a weights file must be, from the catalog that lists it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Manifest {
-    pub size: u64,
-    pub sha256: String,
-}
-
-/// One model the server offers (`public/weights/catalog.json`, written by `cargo xtask serve`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CatalogEntry {
-    /// Path from the site root.
-    pub file: String,
-    pub manifest: Manifest,
-    pub description: String,
-    pub classes: u32,
-}
-
-impl CatalogEntry {
-    pub fn file_name(&self) -> &str {
-        self.file.rsplit('/').next().unwrap_or(&self.file)
-    }
 }
 
 /// Where verified bytes came from.
@@ -105,69 +94,49 @@ pub enum Origin {
 
 const CACHE_NAME: &str = "internimage-weights";
 
-/// Reads `{"models": [{"file", "size", "sha256", "description", "classes"}, ...]}`.
-pub async fn fetch_catalog(url: &str) -> Result<Vec<CatalogEntry>, String> {
-    let response = gloo::net::http::Request::get(url)
+/// Reads the catalog `cargo xtask serve` wrote.
+pub async fn fetch_catalog() -> Result<Catalog, AppError> {
+    let fail = |why: String| AppError::Catalog(why);
+    let response = gloo::net::http::Request::get(CATALOG_PATH)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| fail(e.to_string()))?;
     if !response.ok() {
-        return Err(format!("{} {}", response.status(), response.status_text()));
+        return Err(fail(format!(
+            "{} {}",
+            response.status(),
+            response.status_text()
+        )));
     }
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    let json = js_sys::JSON::parse(&text).map_err(|_| "the catalog is not JSON".to_owned())?;
-    let models = js_sys::Reflect::get(&json, &"models".into())
-        .ok()
-        .filter(js_sys::Array::is_array)
-        .ok_or("the catalog has no list of models")?;
-    js_sys::Array::from(&models)
-        .iter()
-        .map(|entry| {
-            let field = |name: &str| js_sys::Reflect::get(&entry, &name.into()).ok();
-            let text = |name: &str| {
-                field(name)
-                    .and_then(|v| v.as_string())
-                    .ok_or(format!("a catalog entry has no {name}"))
-            };
-            let number = |name: &str| {
-                field(name)
-                    .and_then(|v| v.as_f64())
-                    .ok_or(format!("a catalog entry has no {name}"))
-            };
-            Ok(CatalogEntry {
-                file: text("file")?,
-                manifest: Manifest {
-                    size: number("size")? as u64,
-                    sha256: text("sha256")?.to_lowercase(),
-                },
-                description: text("description").unwrap_or_default(),
-                classes: number("classes").unwrap_or(0.0) as u32,
-            })
-        })
-        .collect()
+    let text = response.text().await.map_err(|e| fail(e.to_string()))?;
+    let json = js_sys::JSON::parse(&text).map_err(|_| fail("it is not JSON".into()))?;
+    let catalog: Catalog = serde_wasm_bindgen::from_value(json).map_err(|e| fail(e.to_string()))?;
+    if catalog.models.is_empty() {
+        return Err(fail("it lists no model".into()));
+    }
+    Ok(catalog)
 }
 
-/// The file at `url`, from the browser's Cache Storage when an entry for this manifest is there,
-/// else downloaded (with progress) and cached. Either way its size and SHA-256 are checked
-/// against the manifest before it is returned.
+/// The file of `entry`, from the browser's Cache Storage when it is there, else downloaded (with
+/// progress) and cached. Either way its size and SHA-256 are checked against the entry before
+/// it is returned.
 pub async fn fetch_verified(
-    url: &str,
-    manifest: &Manifest,
+    entry: &CatalogEntry,
     on_progress: impl Fn(Progress),
-) -> Result<(Vec<u8>, Origin), String> {
+) -> Result<(Vec<u8>, Origin), DownloadError> {
     // The key names the content, so a new file never meets a stale entry.
-    let key = format!("{url}?sha256={}", manifest.sha256);
+    let key = format!("{}?sha256={}", entry.file, entry.sha256);
     let cache = open_cache().await;
     if let Some(cache) = &cache
         && let Some(bytes) = cached(cache, &key).await
     {
-        if verify(&bytes, manifest).await.is_ok() {
+        if verify(&bytes, entry).await.is_ok() {
             return Ok((bytes, Origin::BrowserCache));
         }
         let _ = cache.delete_with_str(&key);
     }
-    let bytes = fetch_with_progress(url, on_progress).await?;
-    verify(&bytes, manifest).await?;
+    let bytes = fetch_with_progress(&entry.file, on_progress).await?;
+    verify(&bytes, entry).await?;
     if let Some(cache) = &cache {
         let body = js_sys::Uint8Array::from(&bytes[..]);
         if let Ok(response) = web_sys::Response::new_with_opt_buffer_source(Some(&body)) {
@@ -193,36 +162,33 @@ async fn cached(cache: &web_sys::Cache, key: &str) -> Option<Vec<u8>> {
     Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-async fn verify(bytes: &[u8], manifest: &Manifest) -> Result<(), String> {
-    if bytes.len() as u64 != manifest.size {
-        return Err(format!(
-            "the file has {} bytes, the catalog says {}: it is truncated or not the file described",
-            bytes.len(),
-            manifest.size
-        ));
+async fn verify(bytes: &[u8], entry: &CatalogEntry) -> Result<(), DownloadError> {
+    if bytes.len() as u64 != entry.size {
+        return Err(DownloadError::Size {
+            actual: bytes.len() as u64,
+            expected: entry.size,
+        });
     }
     let digest = sha256_hex(bytes).await?;
-    if digest != manifest.sha256 {
-        return Err(format!(
-            "its SHA-256 is {digest}, the catalog says {}",
-            manifest.sha256
-        ));
+    if digest != entry.sha256.to_lowercase() {
+        return Err(DownloadError::Digest {
+            actual: digest,
+            expected: entry.sha256.clone(),
+        });
     }
     Ok(())
 }
 
-async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
-    let subtle = web_sys::window()
-        .ok_or("no window")?
-        .crypto()
-        .map_err(|e| js_error("no crypto", e))?
+async fn sha256_hex(bytes: &[u8]) -> Result<String, DownloadError> {
+    let fail = |e: JsValue| DownloadError::NoDigest(js_text(&e));
+    let subtle = (web_sys::window().ok_or(JsValue::from_str("no window")))
+        .and_then(|w| w.crypto())
+        .map_err(fail)?
         .subtle();
     let promise = subtle
         .digest_with_str_and_u8_array("SHA-256", bytes)
-        .map_err(|e| js_error("digest", e))?;
-    let digest = JsFuture::from(promise)
-        .await
-        .map_err(|e| js_error("digest", e))?;
+        .map_err(fail)?;
+    let digest = JsFuture::from(promise).await.map_err(fail)?;
     Ok(js_sys::Uint8Array::new(&digest)
         .to_vec()
         .iter()

@@ -10,10 +10,8 @@ use gpu::model::sampling::LayerSampling;
 use gpu::model::{InternImage, SafetensorsWeights};
 use gpu::ops::dcnv3;
 
-use crate::prepare::PreparedImage;
-
-/// The network's input side.
-pub const INPUT_SIZE: u32 = 224;
+use crate::error::AppError;
+use crate::prepare::{INPUT_SIZE, PreparedImage};
 
 /// The adapter as the page shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,31 +67,6 @@ pub struct Prediction {
 /// The bound the kernel is held to against its f64 CPU reference, as in the engine's tests.
 pub const DCNV3_TOLERANCE: f64 = 1e-5;
 
-/// Why the engine failed, in words a person can act on.
-pub fn describe(error: &gpu::Error) -> String {
-    match error {
-        gpu::Error::WebGpuUnavailable => {
-            "This browser does not offer WebGPU. Use a recent Chrome, \
-            Edge or Safari, or Firefox 141+ on Windows; on Linux, Chrome needs \
-            --enable-unsafe-webgpu (chrome://flags/#enable-unsafe-webgpu)."
-                .to_owned()
-        }
-        gpu::Error::NoAdapter(detail) => format!(
-            "WebGPU is present but offered no adapter ({detail}). Check that hardware \
-             acceleration is on, or try another browser."
-        ),
-        gpu::Error::Weights(detail) => format!("These weights cannot be used: {detail}."),
-        gpu::Error::Image(detail) => {
-            format!("This file is not an image the page can read (JPEG, PNG or WebP): {detail}.")
-        }
-        gpu::Error::Unsupported(detail) => format!("This model is not supported: {detail}."),
-        gpu::Error::NotFinite { .. } => format!(
-            "Unusable numbers: {error}. The weights may be damaged; load them again or choose others."
-        ),
-        other => format!("The GPU engine failed: {other}. Reloading the page may help."),
-    }
-}
-
 struct LoadedModel {
     network: InternImage,
     labels: Option<Vec<String>>,
@@ -107,35 +80,35 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub async fn open() -> Result<Self, String> {
-        GpuContext::new()
-            .await
-            .map(|ctx| Self {
-                ctx,
-                model: RefCell::new(None),
-            })
-            .map_err(|e| describe(&e))
+    pub async fn open() -> Result<Self, AppError> {
+        let ctx = GpuContext::new().await?;
+        Ok(Self {
+            ctx,
+            model: RefCell::new(None),
+        })
     }
 
-    /// Calls `callback` with a message a person can act on if the GPU device is lost (driver
-    /// reset, out of memory, or destroyed).
-    pub fn on_device_lost(&self, callback: impl Fn(String) + Send + 'static) {
-        self.ctx.device.set_device_lost_callback(move |_reason, detail| {
-            let detail = detail.trim_end_matches('.');
-            let detail = if detail.is_empty() { "no reason given" } else { detail };
-            callback(format!(
-                "The GPU device was lost ({detail}). This happens when the GPU driver restarts or \
-                 the tab runs out of GPU memory. Reload the page to start again."
-            ));
-        });
+    /// Calls `callback` if the GPU device is lost (driver reset, out of memory, or destroyed).
+    pub fn on_device_lost(&self, callback: impl Fn(AppError) + Send + 'static) {
+        self.ctx
+            .device
+            .set_device_lost_callback(move |_reason, detail| {
+                let detail = detail.trim_end_matches('.');
+                let detail = if detail.is_empty() {
+                    "no reason given"
+                } else {
+                    detail
+                };
+                callback(AppError::DeviceLost(detail.to_owned()));
+            });
     }
 
     pub fn adapter(&self) -> AdapterView {
         let a = &self.ctx.adapter;
         AdapterView {
             name: a.name.clone(),
-            backend: a.backend.clone(),
-            device_type: a.device_type.clone(),
+            backend: format!("{:?}", a.backend),
+            device_type: format!("{:?}", a.device_type),
             timestamp_queries: a.timestamp_queries,
             shader_f16: a.shader_f16,
             subgroups: a.subgroups(),
@@ -153,12 +126,11 @@ impl Engine {
     }
 
     /// Checks the DCNv3 kernel at the `level`-th InternImage-T shape against the CPU reference.
-    pub async fn check_dcnv3_level(&self, level: usize) -> Result<KernelCheck, String> {
+    pub async fn check_dcnv3_level(&self, level: usize) -> Result<KernelCheck, AppError> {
         let shape = dcnv3::internimage_t_shapes()[level];
         let started = now_ms();
-        let comparison = dcnv3::check_against_reference(&self.ctx, &shape, level as u64 + 1)
-            .await
-            .map_err(|e| describe(&e))?;
+        let comparison =
+            dcnv3::check_against_reference(&self.ctx, &shape, level as u64 + 1).await?;
         Ok(KernelCheck {
             shape: format!(
                 "{}×{}×{}, G={}",
@@ -176,8 +148,8 @@ impl Engine {
     /// Replaces the model with the one in `bytes` (safetensors, config in the metadata). On
     /// failure the previous model stays loaded. The build yields to the browser after each
     /// block, so the page stays responsive while a big model is checked and uploaded.
-    pub async fn load_weights(&self, source: &str, bytes: &[u8]) -> Result<ModelView, String> {
-        let weights = SafetensorsWeights::parse(bytes).map_err(|e| describe(&e))?;
+    pub async fn load_weights(&self, source: &str, bytes: &[u8]) -> Result<ModelView, AppError> {
+        let weights = SafetensorsWeights::parse(bytes)?;
         let size = [INPUT_SIZE, INPUT_SIZE];
         let yield_to_page = || async {
             self.ctx.queue_done().await;
@@ -185,8 +157,7 @@ impl Engine {
         };
         let network =
             InternImage::new_with_pauses(&self.ctx, &weights.config, &weights, size, yield_to_page)
-                .await
-                .map_err(|e| describe(&e))?;
+                .await?;
         let config = &weights.config;
         let view = ModelView {
             source: source.to_owned(),
@@ -218,21 +189,15 @@ impl Engine {
     }
 
     /// Classifies a prepared image, keeping every layer's sampling.
-    pub async fn classify(&self, image: PreparedImage) -> Result<Prediction, String> {
-        let model = self
-            .model
-            .borrow()
-            .clone()
-            .ok_or("No model is loaded yet.")?;
+    pub async fn classify(&self, image: PreparedImage) -> Result<Prediction, AppError> {
+        let model = self.model.borrow().clone().ok_or(AppError::NoModel)?;
         let started = now_ms();
         let (logits, sampling) = model
             .network
             .run_with_all_sampling(&self.ctx, &image.input)
-            .await
-            .map_err(|e| describe(&e))?;
+            .await?;
         let millis = now_ms() - started;
-        let top = top_k(&logits, 5)
-            .map_err(|e| describe(&e))?
+        let top = top_k(&logits, 5)?
             .into_iter()
             .map(|(class, p)| {
                 let label = model

@@ -1,7 +1,7 @@
 //! Decoding an image file and scaling it to the network's input, in a Web Worker. On the
-//! page's own thread a 12-megapixel photo froze the tab for about a second (decoding and the
-//! exact bicubic downscale in WebAssembly), so the page hands the bytes to a worker and stays
-//! responsive while it works.
+//! page's own thread a large photo froze the tab (decoding and the exact bicubic downscale in
+//! WebAssembly; docs/performance.md#the-build-and-the-pages-thread), so the page hands the
+//! bytes to a worker and stays responsive while it works.
 
 use std::cell::Cell;
 use std::pin::pin;
@@ -14,14 +14,18 @@ use serde::{Deserialize, Serialize};
 
 use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
 
-use crate::engine::{INPUT_SIZE, describe};
+use crate::error::AppError;
+
+/// The network's input side: images are scaled and cropped to this square.
+pub const INPUT_SIZE: u32 = 224;
 
 /// Where trunk puts the worker's script (the `prepare_image` bin, index.html).
 const WORKER_SCRIPT: &str = "./prepare_image.js";
 
 /// How long the first image waits for the worker's first answer before the page prepares it
 /// itself. A worker that never loads (its files not served, a browser that refuses it) gives no
-/// sign to the page through gloo's bridge; a loaded one prepares a 12-megapixel photo in ~1 s.
+/// sign to the page through gloo's bridge; a loaded one prepares even a 12-megapixel photo
+/// well within this patience (docs/performance.md#the-build-and-the-pages-thread).
 const FIRST_ANSWER_PATIENCE_MS: u32 = 20_000;
 
 /// An image file's bytes on their way to the worker. As bytes, not a sequence of numbers, the
@@ -40,8 +44,8 @@ pub struct PreparedImage {
 }
 
 /// Decodes and preprocesses an image file; the worker's whole job.
-pub fn prepare(bytes: &[u8]) -> Result<PreparedImage, String> {
-    let image = decode(bytes).map_err(|e| describe(&e))?;
+pub fn prepare(bytes: &[u8]) -> Result<PreparedImage, AppError> {
+    let image = decode(bytes)?;
     let input = preprocess(&image, INPUT_SIZE);
     let preview_rgba = to_rgba(&input);
     Ok(PreparedImage {
@@ -50,9 +54,10 @@ pub fn prepare(bytes: &[u8]) -> Result<PreparedImage, String> {
     })
 }
 
+/// The worker's answer carries an error as the text the page will show.
 #[oneshot]
 pub async fn PrepareImage(file: ImageFile) -> Result<PreparedImage, String> {
-    prepare(&file.0)
+    prepare(&file.0).map_err(|e| e.to_string())
 }
 
 /// The page's handle on the worker, started once and shared by every classification.
@@ -81,10 +86,12 @@ impl ImageWorker {
 
     /// Several images may be under way at once (a person picks another before the first is
     /// done): each gets a bridge of its own to the one worker, which takes them in turn.
-    pub async fn prepare(&self, bytes: Vec<u8>) -> Result<PreparedImage, String> {
+    pub async fn prepare(&self, bytes: Vec<u8>) -> Result<PreparedImage, AppError> {
         match self.state.get() {
             WorkerState::Failed => prepare(&bytes),
-            WorkerState::Answering => self.bridge.fork().run(ImageFile(bytes)).await,
+            WorkerState::Answering => {
+                (self.bridge.fork().run(ImageFile(bytes)).await).map_err(AppError::Prepared)
+            }
             WorkerState::Unproven => {
                 // The page keeps the bytes, to prepare them itself should no answer come.
                 let mut bridge = self.bridge.fork();
@@ -94,7 +101,7 @@ impl ImageWorker {
                         if self.state.get() == WorkerState::Unproven {
                             self.state.set(WorkerState::Answering);
                         }
-                        prepared
+                        prepared.map_err(AppError::Prepared)
                     }
                     Either::Right(_) => {
                         self.state.set(WorkerState::Failed);

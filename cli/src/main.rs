@@ -167,7 +167,7 @@ async fn classify(
     let weights = SafetensorsWeights::parse(&bytes)
         .map_err(|e| format!("{}: {e}", weights_path.display()))?;
     let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
-    println!("adapter: {} ({})", ctx.adapter.name, ctx.adapter.backend);
+    println!("adapter: {} ({:?})", ctx.adapter.name, ctx.adapter.backend);
 
     let started = Instant::now();
     let model =

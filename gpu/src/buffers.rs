@@ -54,8 +54,9 @@ pub async fn read_bytes(ctx: &GpuContext, buffer: &wgpu::Buffer, size: u64) -> R
 
 /// Copies of several buffers to the host, recorded into the command buffer of the work that
 /// writes them: one submit runs the work and the copies, and one mapping of one staging
-/// buffer brings them all back. In a browser each mapping is a round trip to the GPU process:
-/// in headless Chromium 31 small buffers read one by one took 15–57 ms, together 0–6 ms.
+/// buffer brings them all back. In a browser each mapping is a round trip to the GPU process,
+/// so buffers read one by one cost far more than one mapping of them all
+/// (docs/performance.md#the-hosts-part-and-the-apps-path).
 pub struct Readback {
     staging: wgpu::Buffer,
     ranges: Vec<std::ops::Range<u64>>,
@@ -132,8 +133,7 @@ impl Readback {
 }
 
 /// Staging buffers kept for the next readback: a fresh mappable buffer of several MB is dear
-/// in a browser (headless Chromium: 31 buffers of 400 KB read together into a new 12 MB one
-/// took 23–45 ms, into a kept one 11–14 ms).
+/// in a browser, dearer than reusing one (docs/performance.md#the-hosts-part-and-the-apps-path).
 #[derive(Default)]
 pub struct StagingPool(Mutex<Vec<wgpu::Buffer>>);
 

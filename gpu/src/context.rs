@@ -15,8 +15,8 @@ pub struct GpuContext {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdapterSummary {
     pub name: String,
-    pub backend: String,
-    pub device_type: String,
+    pub backend: wgpu::Backend,
+    pub device_type: wgpu::DeviceType,
     pub driver: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
@@ -49,8 +49,8 @@ impl AdapterSummary {
         };
         Self {
             name,
-            backend: format!("{:?}", info.backend),
-            device_type: format!("{:?}", info.device_type),
+            backend: info.backend,
+            device_type: info.device_type,
             driver: [info.driver.as_str(), info.driver_info.as_str()]
                 .iter()
                 .filter(|s| !s.is_empty())
@@ -85,7 +85,7 @@ impl AdapterSummary {
 
     /// A browser's fallback adapter, WebGPU on the CPU (SwiftShader in Chromium).
     pub fn is_browser_fallback(&self) -> bool {
-        self.backend == format!("{:?}", wgpu::Backend::BrowserWebGpu) && self.runs_on_cpu()
+        self.backend == wgpu::Backend::BrowserWebGpu && self.runs_on_cpu()
     }
 }
 
@@ -146,7 +146,7 @@ impl GpuContext {
     /// Resolves once the GPU has done all the work queued so far, uploads included. A page
     /// awaits it between big uploads: its uploads pass through a buffer shared with the
     /// browser's GPU process, and a page that queues faster than that process takes them blocks
-    /// until it does (Chromium: 0.26 s at once while InternImage-T's weights were uploaded).
+    /// until it does (docs/performance.md#the-build-and-the-pages-thread).
     pub async fn queue_done(&self) {
         let (sender, receiver) = futures_channel::oneshot::channel();
         self.queue.submit([]);

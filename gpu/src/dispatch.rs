@@ -2,6 +2,11 @@
 
 /// Invocations per workgroup for the 1-D kernels; the `.wgsl` files declare the same size.
 pub const WORKGROUP_SIZE: u32 = 64;
+/// Bytes of `len` f32 values.
+pub fn f32_bytes(len: impl Into<u64>) -> u64 {
+    4 * len.into()
+}
+
 /// WebGPU's guaranteed limit on workgroups along one dimension.
 const MAX_WORKGROUPS_PER_DIM: u32 = 65_535;
 
@@ -13,6 +18,8 @@ pub struct Dispatch {
     pub pipeline: wgpu::ComputePipeline,
     pub bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    /// What it does, as the op that bound it counts.
+    pub work: Work,
 }
 
 /// What one dispatch does: FLOPs (2 per multiply-add) and compulsory bytes (activations read
@@ -24,6 +31,14 @@ pub struct Work {
 }
 
 impl Dispatch {
+    /// This dispatch, doing `flops` and moving `bytes` (see [`Work`]).
+    pub fn doing(self, flops: u64, bytes: u64) -> Self {
+        Self {
+            work: Work { flops, bytes },
+            ..self
+        }
+    }
+
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);

@@ -8,7 +8,6 @@ pub mod dispatch;
 pub mod error;
 pub mod model;
 pub mod ops;
-pub mod profile;
 pub mod seeded;
 
 pub use context::{AdapterSummary, GpuContext, KernelTarget};

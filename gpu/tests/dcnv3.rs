@@ -18,7 +18,7 @@ dual_test! {
         let ctx = context().await;
         for read in Dcnv3Read::all_for(&ctx.adapter) {
             for case in dcnv3_cases() {
-                let result = dcnv3::run_once_reading(
+                let result = dcnv3::run_once(
                     &ctx, read, &case.shape, &case.input, &case.offsets, &case.mask_logits, true,
                 )
                 .await
@@ -37,7 +37,7 @@ dual_test! {
             for (level, shape) in dcnv3::internimage_t_shapes().iter().enumerate() {
                 let (input, offsets, logits) = dcnv3_inputs(shape, 100 + level as u64, 3.0, 3.0);
                 let result =
-                    dcnv3::run_once_reading(&ctx, read, shape, &input, &offsets, &logits, false)
+                    dcnv3::run_once(&ctx, read, shape, &input, &offsets, &logits, false)
                         .await
                         .expect("kernel runs");
                 assert!(result.sampling.is_none());
@@ -52,11 +52,12 @@ dual_test! {
         let ctx = context().await;
         let shape = Dcnv3Shape { height: 2, width: 3, groups: 4, group_channels: 16, offset_scale: 1.0 };
         let (input, offsets, logits) = dcnv3_inputs(&shape, 1, 1.0, 1.0);
+        let read = dcnv3::Dcnv3Read::for_adapter(&ctx.adapter);
         let short = &offsets[..offsets.len() - 1];
-        let err = dcnv3::run_once(&ctx, &shape, &input, short, &logits, false).await.err();
+        let err = dcnv3::run_once(&ctx, read, &shape, &input, short, &logits, false).await.err();
         assert!(matches!(err, Some(gpu::Error::Shape { .. })), "got {err:?}");
         let odd = Dcnv3Shape { group_channels: 6, ..shape };
-        let err = dcnv3::run_once(&ctx, &odd, &input, &offsets, &logits, false).await.err();
+        let err = dcnv3::run_once(&ctx, read, &odd, &input, &offsets, &logits, false).await.err();
         assert!(matches!(err, Some(gpu::Error::Unsupported(_))), "got {err:?}");
     }
 }

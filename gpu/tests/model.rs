@@ -6,7 +6,7 @@ mod common;
 use common::context;
 use common::{ModelCase, model_case};
 use gpu::check::{Comparison, cosine_similarity};
-use gpu::model::quant::Quantized;
+use gpu::model::Quantized;
 use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
 use gpu::model::{Halved, InternImage, SafetensorsWeights, WeightSource};
 use gpu::{GpuContext, KernelTarget};
@@ -39,11 +39,11 @@ async fn check_against_pytorch(ctx: &GpuContext, case: &ModelCase, what: &str) -
     let weights = SeededWeights::new(&case.config, case.weight_seed);
     let model = InternImage::new(ctx, &case.config, &weights, [224, 224]).expect("model builds");
     model.run(ctx, &case.image).await.expect("model runs");
-    let started = common::now_ms();
+    let started = web_time::Instant::now();
     let logits = model.run(ctx, &case.image).await.expect("model runs");
     common::log(&format!(
         "{what}: second forward pass {:.0} ms",
-        common::now_ms() - started
+        common::ms_since(started)
     ));
     let comparison = Comparison::new(&logits, &case.logits);
     println!(
@@ -276,8 +276,8 @@ dual_test! {
     /// InternImage-T itself: 30M seeded parameters, checked against PyTorch and timed.
     async fn internimage_t_matches_pytorch_logits_and_levels() {
         let ctx = context().await;
-        let started = common::now_ms();
+        let started = web_time::Instant::now();
         check_against_pytorch(&ctx, &model_case("t"), "InternImage-T").await;
-        common::log(&format!("InternImage-T: build + first pass + readbacks {:.0} ms", common::now_ms() - started));
+        common::log(&format!("InternImage-T: build + first pass + readbacks {:.0} ms", common::ms_since(started)));
     }
 }

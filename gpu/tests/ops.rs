@@ -9,8 +9,7 @@ use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
 use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
 use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
-use gpu::ops::linear::{self, Epilogue, Linear, LinearWeights, PackedWeights, Tile};
-use gpu::ops::peak::{self, Peak, PeakShape};
+use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearWeights, PackedWeights, Tile};
 use gpu::ops::pool::{self, MeanPool};
 use gpu::ops::submit;
 use gpu::seeded::SeededRng;
@@ -92,10 +91,17 @@ async fn assert_linear_matches(
     );
     // The output starts as the residual stream, for the accumulating epilogue.
     let out = storage_from(ctx, "out", &residual);
-    let dispatch = lin.bind(ctx, [m, n, k], epilogue, &i, weights, &b, &out);
+    let buffers = LinearBuffers {
+        input: &i,
+        weights,
+        bias: &b,
+        output: &out,
+    };
+    let dispatch = lin.bind(ctx, [m, n, k], epilogue, &buffers);
     submit(ctx, &[&dispatch]);
     let got = read_f32(ctx, &out, (m * n) as usize).await.unwrap();
-    let expected = linear::reference(&input, values, &bias, k as usize, epilogue, Some(&residual));
+    let expected =
+        linear::reference::linear(&input, values, &bias, k as usize, epilogue, Some(&residual));
     let kernel = lin.kernel_for([m, n, k]);
     Comparison::new(&got, &expected).assert_within(
         TOLERANCE,
@@ -120,7 +126,8 @@ dual_test! {
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
             let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &weights, &b, &columns, &out).unwrap();
+            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out };
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
@@ -143,7 +150,8 @@ dual_test! {
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &weights, &b, &columns, &out).unwrap();
+            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out };
+            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let dequantized = quant::dequantize_rows(&q, &scales);
@@ -167,7 +175,7 @@ dual_test! {
             let dispatch = norm.bind(&ctx, pixels as u32, channels as u32, EPS, gelu, [&bufs[0], &bufs[1], &bufs[2], &bufs[3]]);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &bufs[3], input.len()).await.unwrap();
-            let expected = layernorm::reference(&input, channels, &weight, &bias, f64::from(EPS), gelu);
+            let expected = layernorm::reference::layer_norm(&input, channels, &weight, &bias, f64::from(EPS), gelu);
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("layernorm {pixels}x{channels} gelu {gelu}"));
         }
         }
@@ -190,7 +198,7 @@ dual_test! {
             let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, input.len()).await.unwrap();
-            let expected = dwconv::reference(&input, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
+            let expected = dwconv::reference::dwconv(&input, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("dwconv {h}x{w}x{c}"));
         }
         }
@@ -255,21 +263,7 @@ dual_test! {
             let dispatch = pool_op.bind(&ctx, pixels as u32, channels as u32, &i, &out);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, channels).await.unwrap();
-            Comparison::new(&got, &pool::reference(&input, channels)).assert_within(TOLERANCE, "mean pool");
-        }
-    }
-
-    async fn arithmetic_peak_probe_computes_its_chains() {
-        let ctx = context().await;
-        let peak_op = Peak::new(&ctx);
-        // Few rounds, so that the chains are still far from their fixed point; 130 invocations
-        // leave the last workgroup partly empty.
-        for shape in [PeakShape { invocations: 130, iterations: 16 }, PeakShape { invocations: 64, iterations: 1 }] {
-            let (dispatch, out) = peak_op.bind(&ctx, shape);
-            submit(&ctx, &[&dispatch]);
-            let got = read_f32(&ctx, &out, shape.invocations as usize * 4).await.unwrap();
-            // 128 rounds of f32 rounding, each a relative 6e-8.
-            Comparison::new(&got, &peak::reference(shape)).assert_within(1e-5, "peak");
+            Comparison::new(&got, &pool::reference::mean_pool(&input, channels)).assert_within(TOLERANCE, "mean pool");
         }
     }
 }

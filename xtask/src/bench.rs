@@ -3,12 +3,12 @@
 use std::path::Path;
 use std::time::Instant;
 
+use ::bench::{ModelBench, Timer, median};
 use gpu::GpuContext;
 use gpu::buffers::{storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Dispatches, Dcnv3Read, Dcnv3Shape};
 use gpu::ops::linear::Tile;
-use gpu::profile::{ModelBench, Timer, median};
 use gpu::seeded::SeededRng;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -26,7 +26,7 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
         let a = &ctx.adapter;
         println!(
-            "adapter: {} ({}, {}, {})",
+            "adapter: {} ({:?}, {:?}, {})",
             a.name, a.backend, a.device_type, a.driver
         );
         println!(
@@ -62,13 +62,13 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         // there.
         let peak = match target {
             Target::Model => None,
-            Target::Dcnv3 | Target::Linear => gpu::profile::arithmetic_peak_gflops(&ctx, &timer)
+            Target::Dcnv3 | Target::Linear => ::bench::arithmetic_peak_gflops(&ctx, &timer)
                 .await
                 .map_err(|e| e.to_string())?,
         };
         if let Some(peak) = peak {
             println!(
-                "arithmetic ceiling: {peak:.1} GFLOP/s (multiply-adds in registers, no loads: ops::peak)"
+                "arithmetic ceiling: {peak:.1} GFLOP/s (multiply-adds in registers, no loads: bench::peak)"
             );
         }
         match target {
@@ -207,9 +207,9 @@ fn gpu_tiles() -> Vec<Tile> {
 /// InternImage-T's pass with each of [`gpu_tiles`] (f32 and int8 weights): the steady pass,
 /// wall clock, and the whole pass on the GPU, medians of `runs`.
 async fn bench_model_tiles(ctx: &GpuContext, runs: usize) -> Result<serde_json::Value, String> {
-    use gpu::model::quant::Quantized;
+    use ::bench::{gpu_pass_ms, time_steady_passes};
+    use gpu::model::Quantized;
     use gpu::model::{InternImage, ModelConfig, SeededWeights};
-    use gpu::profile::{gpu_pass_ms, time_steady_passes};
     let config = ModelConfig::internimage_t();
     let weights = SeededWeights::new(&config, 1);
     let quantized = Quantized {
@@ -257,7 +257,7 @@ async fn bench_model_tiles(ctx: &GpuContext, runs: usize) -> Result<serde_json::
 
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
-    use gpu::ops::linear::{self, Epilogue, Linear, LinearKernel, PackedWeights};
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearKernel, PackedWeights};
     use half::f16;
     let tiled = |tile: Tile| (format!("tiled {}", tile.name()), Linear::tiled(ctx, tile));
     let tiles = if ctx.adapter.runs_on_cpu() {
@@ -297,11 +297,11 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
             .enumerate()
             .map(|(i, &v)| f32::from(v) * scales[i / ku])
             .collect();
-        let want_f32 = linear::reference(&x, &w, &b, ku, Epilogue::Store, None);
-        let want_int8 = linear::reference(&x, &dequantized, &b, ku, Epilogue::Store, None);
+        let want_f32 = linear::reference::linear(&x, &w, &b, ku, Epilogue::Store, None);
+        let want_int8 = linear::reference::linear(&x, &dequantized, &b, ku, Epilogue::Store, None);
         let halves: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
         let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
-        let want_f16 = linear::reference(&x, &widened, &b, ku, Epilogue::Store, None);
+        let want_f16 = linear::reference::linear(&x, &widened, &b, ku, Epilogue::Store, None);
         let packed_halves = linear::pack_weight(&halves, nu, ku);
         let input = storage_from(ctx, "x", &x);
         let bias = storage_from(ctx, "bias", &linear::pack_bias(&b));
@@ -327,9 +327,13 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
             let epilogue = [Epilogue::Gelu, Epilogue::Accumulate, Epilogue::Store][index % 3];
             for (j, (packed, want)) in cases.into_iter().enumerate() {
                 let weights = kernel.upload(ctx, "w", packed, [n, k]);
-                let bind = |epilogue| {
-                    kernel.bind(ctx, [m, n, k], epilogue, &input, &weights, &bias, &output)
+                let buffers = LinearBuffers {
+                    input: &input,
+                    weights: &weights,
+                    bias: &bias,
+                    output: &output,
                 };
+                let bind = |epilogue| kernel.bind(ctx, [m, n, k], epilogue, &buffers);
                 let (ms, _) = timer
                     .time(ctx, &bind(epilogue), runs)
                     .await
@@ -364,7 +368,7 @@ async fn bench_model(
     browser: bool,
     json: &Path,
 ) -> Result<(), String> {
-    let native = gpu::profile::bench_internimage_t(ctx, runs)
+    let native = ::bench::bench_internimage_t(ctx, runs)
         .await
         .map_err(|e| e.to_string())?;
     println!(
@@ -418,7 +422,7 @@ async fn bench_model(
     let report = serde_json::json!({
         "commit": git_commit(),
         "model": "InternImage-T 224x224 batch 1 f32 seeded",
-        "native": { "adapter": { "name": a.name, "backend": a.backend, "type": a.device_type, "driver": a.driver },
+        "native": { "adapter": { "name": a.name, "backend": format!("{:?}", a.backend), "type": format!("{:?}", a.device_type), "driver": a.driver },
                     "bench": native },
         "browser": browser,
         "tiles": tiles,
@@ -436,7 +440,7 @@ async fn bench_model(
     Ok(())
 }
 
-/// Milliseconds to three significant digits or whole: 1,778 ms on a CPU, 2.41 on a GPU.
+/// Milliseconds to three significant digits, whole from 100 up (1778, 24.1, 2.41).
 fn ms(value: f64) -> String {
     let decimals = if value < 10.0 {
         2
@@ -453,7 +457,7 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
         let total: f64 = bench.ops.iter().map(|r| r.ms).sum();
         println!(
             "  each dispatch timed alone between timestamps, median of {} runs, summed by op",
-            gpu::profile::PER_OP_RUNS
+            ::bench::PER_OP_RUNS
         );
         println!(
             "  {:<24} {:>6} {:>10} {:>7} {:>9} {:>9} {:>9} {:>8}",
@@ -520,7 +524,7 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
     );
     println!(
         "  the app's path (the pass and every DCNv3 layer's sampling read back), median of {}: {} ms, fastest {} ms",
-        runs.min(gpu::profile::EXPLORE_RUNS),
+        runs.min(::bench::EXPLORE_RUNS),
         ms(bench.explore_median_ms),
         ms(bench.explore_fastest_ms)
     );
@@ -542,15 +546,17 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
     }
 }
 
-/// Runs gpu/tests/browser_bench.rs in headless Chromium and reads back the JSON it prints.
+/// Runs bench/tests/browser.rs in headless Chromium and reads back the JSON it prints.
 fn browser_bench(runs: usize) -> Result<ModelBench, String> {
     crate::setup::ensure_test_tools()?;
-    let output =
-        crate::suites::wasm_tests(&["--release", "--test", "browser_bench", "--", "--nocapture"])
-            .env("CHROMEDRIVER", crate::suites::CHROMEDRIVER)
-            .env("INTERNIMAGE_BENCH_RUNS", runs.to_string())
-            .output()
-            .map_err(|e| format!("cargo does not start: {e}"))?;
+    let output = crate::suites::wasm_tests(
+        &["internimage-bench"],
+        &["--release", "--test", "browser", "--", "--nocapture"],
+    )
+    .env("CHROMEDRIVER", crate::suites::CHROMEDRIVER)
+    .env("INTERNIMAGE_BENCH_RUNS", runs.to_string())
+    .output()
+    .map_err(|e| format!("cargo does not start: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if let Some(adapter) = stdout.lines().find_map(|l| l.split_once("ADAPTER ")) {
         println!("\nbrowser adapter: {}", adapter.1);
@@ -569,7 +575,7 @@ fn browser_bench(runs: usize) -> Result<ModelBench, String> {
     serde_json::from_str(&line).map_err(|e| e.to_string())
 }
 
-/// What gpu/tests/browser_bench.rs prints before its JSON.
+/// What bench/tests/browser.rs prints before its JSON.
 const BENCH_PREFIX: &str = "MODEL_BENCH ";
 
 /// tools/bench_pytorch.py's JSON line: PyTorch's CPU forward of the same network and weights.

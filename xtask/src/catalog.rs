@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use catalog::{CATALOG_PATH, Catalog, CatalogEntry};
 use sha2::Digest;
 
 use crate::workspace_root;
@@ -12,9 +13,6 @@ use crate::workspace_root;
 pub const DEMO_MODEL: &str = "public/models/shapes-demo.safetensors";
 /// Where users put other weights for the page to offer.
 pub const USER_WEIGHTS: &str = "public/weights";
-/// What the page reads at start.
-pub const CATALOG: &str = "public/weights/catalog.json";
-
 /// Writes the catalog. Fails when the demo model is missing or broken; a file in
 /// `public/weights/` the engine cannot read is left out with a warning, so it is found here
 /// rather than in the page.
@@ -27,17 +25,17 @@ pub fn write() -> Result<(), String> {
             Err(why) => eprintln!("xtask: warning: not offering {why}"),
         }
     }
-    let json = serde_json::to_string_pretty(&serde_json::json!({ "models": entries }))
-        .expect("serialises");
-    let path = root.join(CATALOG);
+    let catalog = Catalog { models: entries };
+    let json = serde_json::to_string_pretty(&catalog).expect("serialises");
+    let path = root.join(CATALOG_PATH);
     std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
     std::fs::write(&path, json + "\n")
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    for e in &entries {
+    for e in &catalog.models {
         println!(
             "xtask: the page offers {} ({:.1} MB)",
-            e["file"].as_str().unwrap_or_default(),
-            e["size"].as_f64().unwrap_or(0.0) / 1e6
+            e.file,
+            e.size as f64 / 1e6
         );
     }
     Ok(())
@@ -57,7 +55,7 @@ fn user_weights(folder: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// `file` is the path from the site root; the page checks `size` and `sha256` before it loads.
-fn entry(root: &Path, path: &Path) -> Result<serde_json::Value, String> {
+fn entry(root: &Path, path: &Path) -> Result<CatalogEntry, String> {
     let bytes = std::fs::read(path).map_err(|e| {
         format!(
             "cannot read {}: {e}{}",
@@ -76,13 +74,15 @@ fn entry(root: &Path, path: &Path) -> Result<serde_json::Value, String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(serde_json::json!({
-        "file": path.strip_prefix(root).expect("under the workspace").to_string_lossy().replace('\\', "/"),
-        "size": bytes.len(),
-        "sha256": sha256,
-        "description": weights.description.clone().unwrap_or_default(),
-        "classes": config.num_classes,
-    }))
+    Ok(CatalogEntry {
+        file: (path.strip_prefix(root).expect("under the workspace"))
+            .to_string_lossy()
+            .replace('\\', "/"),
+        size: bytes.len() as u64,
+        sha256,
+        description: weights.description.clone().unwrap_or_default(),
+        classes: config.num_classes,
+    })
 }
 
 #[cfg(test)]
@@ -93,18 +93,14 @@ mod tests {
     fn the_demo_model_entry_names_its_file_size_hash_and_classes() {
         let root = workspace_root();
         let e = entry(&root, &root.join(DEMO_MODEL)).expect("the demo model is readable");
-        assert_eq!(e["file"], DEMO_MODEL);
+        assert_eq!(e.file, DEMO_MODEL);
         let size = std::fs::metadata(root.join(DEMO_MODEL))
             .expect("exists")
             .len();
-        assert_eq!(e["size"], size);
-        assert_eq!(e["sha256"].as_str().map(str::len), Some(64));
-        assert_eq!(e["classes"], 10);
-        assert!(
-            e["description"]
-                .as_str()
-                .is_some_and(|d| d.contains("trained here"))
-        );
+        assert_eq!(e.size, size);
+        assert_eq!(e.sha256.len(), 64);
+        assert_eq!(e.classes, 10);
+        assert!(e.description.contains("trained here"), "{}", e.description);
     }
 
     #[test]

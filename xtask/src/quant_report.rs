@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use gpu::GpuContext;
 use gpu::check::cosine_similarity;
+use gpu::model::Quantized;
 use gpu::model::predictions::argmax;
 use gpu::model::preprocess::{decode, preprocess};
-use gpu::model::quant::Quantized;
 use gpu::model::sampling::LayerSampling;
 use gpu::model::weights::{StoredAs, to_safetensors_as};
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! The InternImage network: configuration, weights, the forward pass and input preprocessing.
 
+mod build;
 pub mod config;
 pub mod internimage;
 pub mod predictions;
@@ -10,4 +11,4 @@ pub mod weights;
 
 pub use config::ModelConfig;
 pub use internimage::{DcnLayer, InternImage};
-pub use weights::{Halved, SafetensorsWeights, SeededWeights, WeightSource};
+pub use weights::{Halved, Quantized, SafetensorsWeights, SeededWeights, WeightSource};

@@ -1,8 +1,5 @@
 //! int8 weights: symmetric, one scale per output channel (`value = q * scale`, q in -127..=127).
 
-use super::weights::WeightSource;
-use crate::error::Result;
-
 /// Quantizes a `[rows, ...]` tensor row by row: each row's largest magnitude maps to 127.
 pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
     let per_row = values.len() / rows.max(1);
@@ -41,32 +38,6 @@ pub fn is_quantized(name: &str, shape: &[usize], keep_offset_and_mask: bool) -> 
         && shape[1].is_multiple_of(4)
         && name.ends_with(".weight");
     (linear || pointwise || dense_3x3) && !(keep_offset_and_mask && offset_or_mask)
-}
-
-/// Any weight source seen through int8: the chosen tensors are quantized on the fly, and
-/// `tensor` returns their dequantized values so every path agrees.
-pub struct Quantized<'a> {
-    pub inner: &'a dyn WeightSource,
-    pub keep_offset_and_mask: bool,
-}
-
-impl WeightSource for Quantized<'_> {
-    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        match self.quantized(name, shape)? {
-            Some((q, scales)) => Ok(dequantize_rows(&q, &scales)),
-            None => self.inner.tensor(name, shape),
-        }
-    }
-
-    fn quantized(&self, name: &str, shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
-        if !is_quantized(name, shape, self.keep_offset_and_mask) {
-            return Ok(None);
-        }
-        Ok(Some(quantize_rows(
-            &self.inner.tensor(name, shape)?,
-            shape[0],
-        )))
-    }
 }
 
 #[cfg(test)]

@@ -295,8 +295,9 @@ pub fn receptive_field(
 }
 
 /// Weights over one layer's map, dense: a field soon covers much of the map, and a hash map of
-/// pixels made InternImage-T's deepest field take 0.19 s natively, 0.75 s in the page. A pixel
-/// is in the field while its weight is above zero.
+/// pixels made the deepest fields slow, natively and more so in the page
+/// (docs/performance.md#the-build-and-the-pages-thread). A pixel is in the field while its
+/// weight is above zero.
 struct WeightMap {
     width: u32,
     height: u32,

@@ -8,6 +8,7 @@ use half::f16;
 use safetensors::{Dtype, SafeTensors};
 
 use super::config::ModelConfig;
+use super::quant;
 use crate::error::{Error, Result, ensure_finite};
 use crate::seeded::SeededRng;
 
@@ -45,6 +46,32 @@ impl WeightSource for Halved<'_> {
 
     fn halves(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f16>>> {
         self.rounded(name, shape).map(Some)
+    }
+}
+
+/// Any weight source seen through int8: the chosen tensors are quantized on the fly, and
+/// `tensor` returns their dequantized values so every path agrees.
+pub struct Quantized<'a> {
+    pub inner: &'a dyn WeightSource,
+    pub keep_offset_and_mask: bool,
+}
+
+impl WeightSource for Quantized<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        match self.quantized(name, shape)? {
+            Some((q, scales)) => Ok(quant::dequantize_rows(&q, &scales)),
+            None => self.inner.tensor(name, shape),
+        }
+    }
+
+    fn quantized(&self, name: &str, shape: &[usize]) -> Result<Option<(Vec<i8>, Vec<f32>)>> {
+        if !quant::is_quantized(name, shape, self.keep_offset_and_mask) {
+            return Ok(None);
+        }
+        Ok(Some(quant::quantize_rows(
+            &self.inner.tensor(name, shape)?,
+            shape[0],
+        )))
     }
 }
 
@@ -141,7 +168,7 @@ impl SafetensorsWeights<'_> {
 impl WeightSource for SafetensorsWeights<'_> {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
         if let Some((q, scales)) = self.quantized(name, shape)? {
-            return Ok(super::quant::dequantize_rows(&q, &scales));
+            return Ok(quant::dequantize_rows(&q, &scales));
         }
         if let Some(halves) = self.halves(name, shape)? {
             return Ok(widened(halves));
@@ -278,11 +305,11 @@ pub fn to_safetensors_as(
         if let StoredAs::Int8 {
             keep_offset_and_mask,
         } = stored_as
-            && super::quant::is_quantized(&name, &shape, keep_offset_and_mask)
+            && quant::is_quantized(&name, &shape, keep_offset_and_mask)
         {
             let (q, scales) = match source.quantized(&name, &shape)? {
                 Some(quantized) => quantized,
-                None => super::quant::quantize_rows(&source.tensor(&name, &shape)?, shape[0]),
+                None => quant::quantize_rows(&source.tensor(&name, &shape)?, shape[0]),
             };
             let scale_bytes = bytemuck::cast_slice(&scales).to_vec();
             tensors.push((scale_name(&name), Dtype::F32, vec![shape[0]], scale_bytes));

@@ -1,12 +1,43 @@
-//! One op per folder: launcher, WGSL kernel and CPU reference together. This file holds what
-//! every launcher shares: pipeline creation from a list of bindings, and binding buffers.
+//! One op per folder, each with the same kit: `mod.rs` (the launcher, its [`uniform!`]
+//! parameters and its shapes), the `.wgsl` kernels, `reference.rs` (the CPU reference in f64)
+//! and its tests in `gpu/tests/`. This file holds what every launcher shares: declaring the
+//! uniform, creating pipelines from a list of bindings, and binding buffers.
+
+/// Declares an op's uniform parameters once: the Rust struct its launcher fills and, as
+/// [`Uniform::WGSL`], the WGSL struct and binding 0 its kernels read, which the op's source
+/// functions put before the kernel. Fields are 4-byte scalars (`u32`, `i32`, `f32`), written
+/// the same in both languages, so that the two layouts agree field by field with no padding;
+/// [`Kernel::bind`] pads the buffer to WebGPU's 16 bytes.
+macro_rules! uniform {
+    ($(#[$meta:meta])* struct $name:ident { $($(#[$field_meta:meta])* $field:ident: $ty:ident,)* }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        struct $name {
+            $($(#[$field_meta])* $field: $ty,)*
+        }
+
+        impl $crate::ops::Uniform for $name {
+            const WGSL: &'static str = concat!(
+                "struct ", stringify!($name), " {\n",
+                $("    ", stringify!($field), ": ", stringify!($ty), ",\n",)*
+                "}\n@group(0) @binding(0) var<uniform> params: ", stringify!($name), ";\n",
+            );
+        }
+    };
+}
+
+/// An op's uniform parameters, declared by [`uniform!`].
+pub(crate) trait Uniform: bytemuck::Pod {
+    /// The struct in WGSL and its binding, `params` at binding 0.
+    const WGSL: &'static str;
+}
 
 pub mod conv2d;
 pub mod dcnv3;
 pub mod dwconv;
 pub mod layernorm;
 pub mod linear;
-pub mod peak;
 pub mod pool;
 
 use std::collections::HashMap;
@@ -57,7 +88,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
             "dcnv3 (filtered)",
             dcnv3::source(dcnv3::Dcnv3Read::Filtered),
         ),
-        ("dcnv3 planes", dcnv3::PLANES_SOURCE.to_owned()),
+        ("dcnv3 planes", dcnv3::planes_source()),
         ("dwconv", dwconv::source()),
         ("dwconv (teams)", dwconv::teams_source()),
         ("layernorm", layernorm::source()),
@@ -83,8 +114,7 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
             "linear_subgroup (4 lanes)",
             linear::subgroup_source(linear::Tile::SUBGROUP_4),
         ),
-        ("peak", peak::SOURCE.to_owned()),
-        ("pool", pool::SOURCE.to_owned()),
+        ("pool", pool::source()),
     ]
 }
 
@@ -184,7 +214,7 @@ impl Kernel {
     }
 
     /// Binds `params` (as the uniform) and `buffers` (bindings 1..) into a replayable dispatch.
-    pub fn bind<P: bytemuck::Pod>(
+    pub fn bind<P: Uniform>(
         &self,
         ctx: &GpuContext,
         label: &'static str,
@@ -197,7 +227,7 @@ impl Kernel {
     }
 
     /// As [`Kernel::bind`], for bindings that may be textures.
-    pub fn bind_resources<P: bytemuck::Pod>(
+    pub fn bind_resources<P: Uniform>(
         &self,
         ctx: &GpuContext,
         label: &'static str,
@@ -205,11 +235,13 @@ impl Kernel {
         resources: Vec<wgpu::BindingResource<'_>>,
         workgroups: [u32; 3],
     ) -> crate::dispatch::Dispatch {
+        let mut contents = bytemuck::bytes_of(params).to_vec();
+        contents.resize(contents.len().next_multiple_of(16), 0);
         let uniform = ctx
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                contents: bytemuck::bytes_of(params),
+                contents: &contents,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
         let mut entries = vec![wgpu::BindGroupEntry {
@@ -232,6 +264,7 @@ impl Kernel {
             pipeline: self.pipeline.clone(),
             bind_group,
             workgroups,
+            work: Default::default(),
         }
     }
 }

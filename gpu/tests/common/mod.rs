@@ -24,8 +24,11 @@ macro_rules! dual_test {
     )*};
 }
 
-#[allow(unused_imports)]
-pub use gpu::profile::now_ms;
+/// Milliseconds since `started`, natively and in the browser.
+#[allow(dead_code)]
+pub fn ms_since(started: web_time::Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1e3
+}
 
 /// A line in the test output, natively and in the browser (run with `--nocapture` to see it).
 pub fn log(line: &str) {

@@ -9,18 +9,6 @@
 // not their width, sets the cost. Taps outside the map load a pixel inside and select zero, so
 // that no lane branches away from the others.
 
-struct Params {
-    in_height: u32,
-    in_width: u32,
-    in_channels: u32,
-    out_width: u32,
-    stride: u32,
-    pad: u32,
-    total: u32,      // output pixels * row_chunks
-    row_chunks: u32, // chunks per row, padding included
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<Chunk>;         // [H, W, Cin / CHUNK]
 @group(0) @binding(2) var<storage, read_write> columns: array<Chunk>; // [Ho * Wo, row_chunks]
 

@@ -1,22 +1,24 @@
 //! Dense 3x3 convolution, padding 1, any stride, channels last: the stem's two convolutions and
 //! the downsamples. Two dispatches: im2col gathers each output pixel's 3x3 neighbourhood into a
 //! row `[3, 3, Cin]`, then the linear kernels multiply those rows by the weights, repacked once
-//! from PyTorch's `[Cout, Cin, 3, 3]` to `[Cout, 3, 3, Cin]` and then as any linear's. Why: a
-//! direct kernel ran at 1.3 GFLOP/s on llvmpipe, the linear kernels now run at 30-45.
+//! from PyTorch's `[Cout, Cin, 3, 3]` to `[Cout, 3, 3, Cin]` and then as any linear's. Why: the
+//! linear kernels run many times faster than a direct kernel did
+//! (docs/performance.md#the-linear-kernels).
 
 pub mod reference;
 
-use super::linear::{self, Epilogue, Linear, LinearWeights};
-use super::{Access, Kernel};
+use super::linear::{self, Epilogue, Linear, LinearBuffers};
+use super::{Access, Kernel, Uniform};
 use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, linear_grid};
+use crate::dispatch::{Dispatch, f32_bytes, linear_grid};
 use crate::error::{Error, Result};
 
 /// im2col copying `chunk` channels (1 or 4) per invocation.
 pub fn im2col_source(chunk: u32) -> String {
     let chunk_type = if chunk == 4 { "vec4<f32>" } else { "f32" };
     format!(
-        "alias Chunk = {chunk_type};\nconst CHUNK: u32 = {chunk}u;\n{}",
+        "alias Chunk = {chunk_type};\nconst CHUNK: u32 = {chunk}u;\n{}{}",
+        Params::WGSL,
         include_str!("im2col.wgsl")
     )
 }
@@ -77,17 +79,19 @@ impl Conv2dShape {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    in_height: u32,
-    in_width: u32,
-    in_channels: u32,
-    out_width: u32,
-    stride: u32,
-    pad: u32,
-    total: u32,
-    row_chunks: u32,
+uniform! {
+    struct Params {
+        in_height: u32,
+        in_width: u32,
+        in_channels: u32,
+        out_width: u32,
+        stride: u32,
+        pad: u32,
+        /// Output pixels times `row_chunks`.
+        total: u32,
+        /// Chunks per row, padding included.
+        row_chunks: u32,
+    }
 }
 
 /// PyTorch `[Cout, Cin, 3, 3]` to `[Cout, 3, 3, Cin]`: the order of an im2col row.
@@ -155,21 +159,18 @@ impl Conv2d {
     }
 
     /// The two dispatches of the convolution: im2col into `columns` (at least
-    /// [`Conv2dShape::columns_len`] floats), then the linear kernel into `output`. Weights packed
-    /// by [`pack_weight`] or [`pack_weight_int8`]; `bias` holds `out_channels` values (zeros for
-    /// none).
-    #[allow(clippy::too_many_arguments)]
+    /// [`Conv2dShape::columns_len`] floats), then the linear kernel of `buffers` (the columns
+    /// its input) into its output. Weights packed by [`pack_weight`] or [`pack_weight_int8`];
+    /// the bias holds `out_channels` values (zeros for none).
     pub fn bind(
         &self,
         ctx: &GpuContext,
         linear: &Linear,
         shape: &Conv2dShape,
         input: &wgpu::Buffer,
-        weights: &LinearWeights,
-        bias: &wgpu::Buffer,
-        columns: &wgpu::Buffer,
-        output: &wgpu::Buffer,
+        buffers: &LinearBuffers<'_>,
     ) -> Result<[Dispatch; 2]> {
+        let columns = buffers.input;
         shape.validate()?;
         if columns.size() < 4 * shape.columns_len() as u64 {
             return Err(Error::Shape {
@@ -195,24 +196,28 @@ impl Conv2d {
             total,
             row_chunks,
         };
-        let gather = self.im2col[usize::from(chunk == 4)].bind(
-            ctx,
-            "im2col",
-            &params,
-            &[input, columns],
-            linear_grid(total),
-        );
+        let gather = (self.im2col[usize::from(chunk == 4)])
+            .bind(
+                ctx,
+                "im2col",
+                &params,
+                &[input, columns],
+                linear_grid(total),
+            )
+            .doing(
+                0,
+                f32_bytes((shape.input_len() + shape.columns_len()) as u64),
+            );
         let pixels = shape.out_height() * shape.out_width();
         let mut multiply = linear.bind(
             ctx,
             [pixels, shape.out_channels, shape.row_len()],
             Epilogue::Store,
-            columns,
-            weights,
-            bias,
-            output,
+            buffers,
         );
         multiply.label = "conv2d (im2col linear)";
+        // The convolution's own multiply-adds, not the zeros that pad its rows to vec4s.
+        multiply.work.flops = shape.flops();
         Ok([gather, multiply])
     }
 }

@@ -5,23 +5,13 @@
 // it (on GPUs, for more threads with shorter chains of loads): the softmax and each point's
 // location are computed once and reused across its channels, which are read and written as
 // vec4, each into its own accumulator: on SwiftShader a local array indexed in a loop lives in memory, every
-// access a loop over the lanes (2x slower in the browser, and no faster natively). Locations are
+// access a loop over the lanes (slower in the browser, and no faster natively:
+// docs/performance.md#how-swiftshader-runs-a-compute-shader). Locations are
 // in the unpadded map (as the official CUDA kernel computes them); corners outside it contribute
 // zero. How the input is read at a location is the reader's part, appended to this file by the
 // launcher: `dcnv3_gather.wgsl` (four corners from a storage buffer) or `dcnv3_filtered.wgsl`
 // (one filtered texture sample). Each declares binding 1 (and 6), `Point`, `point_at` and
 // `sample`.
-
-struct Params {
-    height: u32,
-    width: u32,
-    groups: u32,
-    offset_scale: f32,
-    point_row: u32, // floats per pixel in the points buffer: 18 G offsets, 9 G logits, padding
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
 
 // Channels per group (16 for every InternImage-T level); a multiple of 4, at most 32 (acc0..acc7).
 override GROUP_CHANNELS: u32 = 16u;
@@ -32,7 +22,6 @@ override CHANNEL_SPLIT: u32 = 1u;
 
 const POINTS: u32 = 9u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 // Both the points buffer [H, W, point_row]: per pixel the offsets [G, 9] (dx, dy), then the
 // mask logits [G, 9]; bound twice, to read the offsets as pairs.
 @group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;

@@ -21,15 +21,17 @@
 
 pub mod reference;
 
-use super::{Access, Kernel};
+use super::{Access, Kernel, Uniform};
 use crate::context::{AdapterSummary, GpuContext};
-use crate::dispatch::{Dispatch, linear_grid};
+use crate::dispatch::{Dispatch, f32_bytes, linear_grid};
 use crate::error::{Error, Result};
 use wgpu::util::DeviceExt;
 
 const BODY: &str = include_str!("dcnv3.wgsl");
 /// The filtered reader's input layout: [`Planes`] written from the input buffer.
-pub const PLANES_SOURCE: &str = include_str!("planes.wgsl");
+pub fn planes_source() -> String {
+    format!("{}{}", PlanesParams::WGSL, include_str!("planes.wgsl"))
+}
 pub const POINTS: usize = 9;
 /// Floats per sampling record: `(p_x, p_y, m)`.
 pub const SAMPLING_STRIDE: usize = 3;
@@ -51,17 +53,18 @@ pub enum Dcnv3Read {
     Gather { split: u32 },
     /// One filtered texture sample from the input laid out as [`Planes`] by a dispatch of its
     /// own. On CPU adapters the sampler filters in f32 and fetches the 4 texels without the
-    /// per-lane loop of a storage load: in InternImage-T's pass DCNv3 ran 1.2x faster natively
-    /// and 3.6x in Chromium, the layout dispatches included. GPUs filter with a few bits of
+    /// per-lane loop of a storage load: in InternImage-T's pass DCNv3 ran faster natively and
+    /// several times faster in Chromium, the layout dispatches included
+    /// (docs/performance.md#dcnv3-through-the-texture-unit). GPUs filter with a few bits of
     /// fraction (8 on NVIDIA's), far outside the kernel's 1e-5: they gather.
     Filtered,
 }
 
 impl Dcnv3Read {
     /// How many invocations share a (pixel, group) on GPUs. One invocation walks 9 points x 4
-    /// corners x 4 vec4 of loads, and the H200 took 14-15 us a layer whatever its size
-    /// (docs/performance.md, "On the H200"): latency, not work. Four share them, each with 36
-    /// loads, 4 times the threads, the softmax computed by each. Not yet measured on a GPU.
+    /// corners x 4 vec4 of loads, and on the H200 a layer took the same time whatever its size:
+    /// latency, not work. Four share them, each with 36 loads, 4 times the threads, the softmax
+    /// computed by each; measured, this gains about a fifth (docs/performance.md#on-the-h200).
     pub const GPU_SPLIT: u32 = 4;
 
     /// The read this adapter runs fastest within the kernel's tolerance. CPU adapters never
@@ -114,7 +117,7 @@ pub fn source(read: Dcnv3Read) -> String {
         Dcnv3Read::Gather { .. } => include_str!("dcnv3_gather.wgsl"),
         Dcnv3Read::Filtered => include_str!("dcnv3_filtered.wgsl"),
     };
-    format!("{BODY}\n{reader}")
+    format!("{}{BODY}\n{reader}", Params::WGSL)
 }
 
 /// The sizes of one DCNv3 layer.
@@ -192,15 +195,15 @@ impl Dcnv3Shape {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    height: u32,
-    width: u32,
-    groups: u32,
-    offset_scale: f32,
-    point_row: u32,
-    _pad: [u32; 3],
+uniform! {
+    struct Params {
+        height: u32,
+        width: u32,
+        groups: u32,
+        offset_scale: f32,
+        /// Floats per pixel in the points buffer: 18 G offsets, 9 G logits, padding.
+        point_row: u32,
+    }
 }
 
 /// A layer's input as [`Dcnv3Read::Filtered`] reads it (see the module's layouts). Layers of
@@ -224,13 +227,12 @@ impl Planes {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct PlanesParams {
-    height: u32,
-    width: u32,
-    layers: u32,
-    _pad: u32,
+uniform! {
+    struct PlanesParams {
+        height: u32,
+        width: u32,
+        layers: u32,
+    }
 }
 
 /// The buffers one DCNv3 layer reads and writes; `sampling` is bound only when wanted, `planes`
@@ -316,7 +318,7 @@ impl Dcnv3 {
             layout: Kernel::new(
                 ctx,
                 "dcnv3 planes",
-                PLANES_SOURCE,
+                &planes_source(),
                 &[Access::Read, Access::WrittenTextureArray],
                 &[],
             ),
@@ -357,7 +359,7 @@ impl Dcnv3 {
             )));
         }
         // Zeros written at creation, not left to wgpu's clear at first use: on lavapipe that
-        // clear left every later timestamp query of the process wrong (0.07 ms for any dispatch).
+        // clear left every later timestamp query of the process wrong (every dispatch the same).
         let zeros = vec![0u8; Planes::bytes_of(extent) as usize];
         let descriptor = wgpu::TextureDescriptor {
             label: Some("dcnv3 planes"),
@@ -415,14 +417,14 @@ impl Dcnv3 {
                 height: shape.height,
                 width: shape.width,
                 layers: planes.extent[2],
-                _pad: 0,
             },
             vec![
                 buffers.input.as_entire_binding(),
                 wgpu::BindingResource::TextureView(&planes.view),
             ],
             linear_grid(planes.extent.iter().product()),
-        )))
+        ))
+        .map(|layout| layout.doing(0, f32_bytes(shape.input_len() as u64) + planes.bytes())))
     }
 
     /// The kernel's dispatch alone: for a layer whose layout dispatch is already bound.
@@ -439,7 +441,6 @@ impl Dcnv3 {
             groups: shape.groups,
             offset_scale: shape.offset_scale,
             point_row: shape.point_row(),
-            _pad: [0; 3],
         };
         let (kernel, label) = match buffers.sampling {
             Some(_) => (&self.with_sampling, "dcnv3+sampling"),
@@ -461,7 +462,8 @@ impl Dcnv3 {
             bound.push(wgpu::BindingResource::Sampler(&extras.sampler));
         }
         let grid = linear_grid(shape.height * shape.width * shape.groups * self.split);
-        Ok(kernel.bind_resources(ctx, label, &params, bound, grid))
+        Ok((kernel.bind_resources(ctx, label, &params, bound, grid))
+            .doing(shape.flops(), shape.min_bytes()))
     }
 
     /// The planes of `buffers`, which the filtered kernel needs of `shape`'s extent.
@@ -484,22 +486,9 @@ pub struct Dcnv3Output {
     pub sampling: Option<Vec<f32>>,
 }
 
-/// Uploads host tensors, runs the kernel once and reads the results back: for tests and the
-/// page's self-check. A model binds [`Dcnv3`] to its own buffers instead.
+/// Uploads host tensors, runs the kernel reading as `read` once and reads the results back:
+/// for tests and the page's self-check. A model binds [`Dcnv3`] to its own buffers instead.
 pub async fn run_once(
-    ctx: &GpuContext,
-    shape: &Dcnv3Shape,
-    input: &[f32],
-    offsets: &[f32],
-    mask_logits: &[f32],
-    want_sampling: bool,
-) -> Result<Dcnv3Output> {
-    let read = Dcnv3Read::for_adapter(&ctx.adapter);
-    run_once_reading(ctx, read, shape, input, offsets, mask_logits, want_sampling).await
-}
-
-/// As [`run_once`], with the kernel reading as `read`.
-pub async fn run_once_reading(
     ctx: &GpuContext,
     read: Dcnv3Read,
     shape: &Dcnv3Shape,
@@ -565,7 +554,8 @@ pub async fn check_against_reference(
     let input = rng.uniform_vec(shape.input_len(), -1.0, 1.0);
     let offsets = rng.uniform_vec(shape.offset_len(), -3.0, 3.0);
     let mask_logits = rng.uniform_vec(shape.mask_len(), -3.0, 3.0);
-    let gpu = run_once(ctx, shape, &input, &offsets, &mask_logits, false).await?;
+    let read = Dcnv3Read::for_adapter(&ctx.adapter);
+    let gpu = run_once(ctx, read, shape, &input, &offsets, &mask_logits, false).await?;
     let (expected, _) = reference::dcnv3(shape, &input, &offsets, &mask_logits);
     Ok(crate::check::Comparison::new(&gpu.output, &expected))
 }

@@ -3,14 +3,6 @@
 // keeps the zeros the texture was created with. One invocation per vec4, layers fastest, so
 // that neighbouring invocations read neighbouring memory.
 
-struct Params {
-    height: u32,
-    width: u32,
-    layers: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var planes: texture_storage_2d_array<rgba32float, write>;
 

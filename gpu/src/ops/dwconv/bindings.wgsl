@@ -1,13 +1,5 @@
 // The parameters and bindings of both depthwise-branch kernels (dwconv.wgsl, dwconv_teams.wgsl).
 
-struct Params {
-    height: u32,
-    width: u32,
-    channels: u32, // a multiple of 4
-    eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, C / 4]
 @group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;       // [9, C / 4], tap = 3 * ky + kx
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]

@@ -1,13 +1,5 @@
 // The parameters and bindings of both LayerNorm kernels (layernorm.wgsl, layernorm_teams.wgsl).
 
-struct Params {
-    pixels: u32,
-    channels: u32, // a multiple of 4
-    eps: f32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [P, C / 4]
 @group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;       // [C / 4]
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]

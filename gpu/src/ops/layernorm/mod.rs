@@ -1,9 +1,11 @@
 //! LayerNorm over channels (channels last), with GELU fused when the network applies one next
 //! (the stem's first norm).
 
-use super::{Access, GELU_WGSL, Kernel, KernelCache};
+pub mod reference;
+
+use super::{Access, GELU_WGSL, Kernel, KernelCache, Uniform};
 use crate::context::{AdapterSummary, GpuContext};
-use crate::dispatch::{Dispatch, grid};
+use crate::dispatch::{Dispatch, f32_bytes, grid};
 
 /// LayerNorm statistics of 4 pixels at a time, for the kernels that normalise 4 per invocation.
 pub const FOUR_PIXELS_WGSL: &str = include_str!("four_pixels.wgsl");
@@ -89,34 +91,37 @@ const COMMON_WGSL: &str = concat!(include_str!("bindings.wgsl"), include_str!("a
 
 pub fn source() -> String {
     format!(
-        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{COMMON_WGSL}{}",
+        "{GELU_WGSL}{FOUR_PIXELS_WGSL}{}{COMMON_WGSL}{}",
+        Params::WGSL,
         include_str!("layernorm.wgsl")
     )
 }
 
 pub fn teams_source() -> String {
     format!(
-        "{GELU_WGSL}{TEAMS_WGSL}{COMMON_WGSL}{}",
+        "{GELU_WGSL}{TEAMS_WGSL}{}{COMMON_WGSL}{}",
+        Params::WGSL,
         include_str!("layernorm_teams.wgsl")
     )
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    pixels: u32,
-    channels: u32,
-    eps: f32,
-    _pad: u32,
+uniform! {
+    struct Params {
+        pixels: u32,
+        /// A multiple of 4.
+        channels: u32,
+        eps: f32,
+    }
 }
 
-pub struct LayerNorm {
-    layout: NormLayout,
-    /// By team (none: four pixels per invocation) and whether GELU follows.
-    kernels: KernelCache<(Option<Team>, bool)>,
+/// Kernels laid out as [`NormLayout`] says, compiled per `K` (a team, and what else varies):
+/// LayerNorm and the fused depthwise branch ([`super::dwconv::DwConv`]) are both this.
+pub struct ByLayout<K> {
+    pub(super) layout: NormLayout,
+    pub(super) kernels: KernelCache<K>,
 }
 
-impl LayerNorm {
+impl<K: Eq + std::hash::Hash> ByLayout<K> {
     /// The layout for the adapter ([`NormLayout::for_adapter`]).
     pub fn new(ctx: &GpuContext) -> Self {
         Self::with_layout(NormLayout::for_adapter(&ctx.adapter))
@@ -129,7 +134,12 @@ impl LayerNorm {
             kernels: KernelCache::new(),
         }
     }
+}
 
+/// By team (none: four pixels per invocation) and whether GELU follows.
+pub type LayerNorm = ByLayout<(Option<Team>, bool)>;
+
+impl LayerNorm {
     #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
@@ -161,46 +171,24 @@ impl LayerNorm {
             pixels,
             channels,
             eps,
-            _pad: 0,
         };
         let label = if gelu { "layernorm+gelu" } else { "layernorm" };
         let workgroups = match team {
             Some(team) => team.grid(pixels),
             None => four_pixel_grid(pixels.div_ceil(PIXELS_PER_INVOCATION)),
         };
-        kernel.bind(
+        // About 8 FLOPs an element: mean, variance, normalise, scale and shift.
+        let elements = u64::from(pixels) * u64::from(channels);
+        (kernel.bind(
             ctx,
             label,
             &params,
             &[input, weight, bias, output],
             workgroups,
+        ))
+        .doing(
+            8 * elements,
+            f32_bytes(2 * elements) + weight.size() + bias.size(),
         )
     }
-}
-
-/// CPU reference: LayerNorm over the last axis of `[P, C]`, then GELU when asked; f64.
-pub fn reference(
-    input: &[f32],
-    channels: usize,
-    weight: &[f32],
-    bias: &[f32],
-    eps: f64,
-    gelu: bool,
-) -> Vec<f32> {
-    input
-        .chunks_exact(channels)
-        .flat_map(|x| {
-            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / channels as f64;
-            let var = x
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / channels as f64;
-            let inv = 1.0 / (var + eps).sqrt();
-            x.iter().enumerate().map(move |(c, &v)| {
-                let y = (f64::from(v) - mean) * inv * f64::from(weight[c]) + f64::from(bias[c]);
-                (if gelu { super::gelu_reference(y) } else { y }) as f32
-            })
-        })
-        .collect()
 }

@@ -10,19 +10,11 @@
 // one vec4 of W per step of K. On the CPU adapters we target, workgroup memory is only a copy
 // of cached memory, and its barriers cost more than they save.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    n4: u32, // padded N / 4
-}
-
 override EPILOGUE: u32 = 0u;
 override QUANTIZED: bool = false;
 
 const ROWS: u32 = 8u;
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;        // [M, K]
 // f32: [K, N4] as bit patterns; int8: [ceil(K / 4), N4] packed as above.
 @group(0) @binding(2) var<storage, read> weight: array<vec4<u32>>;

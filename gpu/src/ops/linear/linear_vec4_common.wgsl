@@ -3,18 +3,10 @@
 // rows as a matrix, and the epilogue. The launcher prepends it to linear_tiled.wgsl and
 // linear_subgroup.wgsl.
 
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    n4: u32, // N / 4
-}
-
 override EPILOGUE: u32 = 0u;
 override QUANTIZED: bool = false;
 override HALVES: bool = false; // f16 weights
 
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;  // [M, K / 4]
 // Texel (c, k) holds the bits of K row k, columns 4c..4c+3 (f32, the layout of pack_weight);
 // int8: texel (c, q) holds the 4 words of K rows 4q..4q+3 (pack_weight_int8); f16: texel (c, h)

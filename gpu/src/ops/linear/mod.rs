@@ -11,23 +11,30 @@
 //! stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias padded alike, so every
 //! column block is one aligned vec4.
 
-use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, KernelCache, WEIGHTED_BINDINGS};
+pub mod reference;
+
+use super::{Access, GELU_WGSL, INT8_WGSL, Kernel, KernelCache, Uniform, WEIGHTED_BINDINGS};
 use crate::buffers::storage_from;
 use crate::context::GpuContext;
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, f32_bytes};
 use half::f16;
 
 mod tile;
 pub use tile::Tile;
 
 pub fn source() -> String {
-    format!("{GELU_WGSL}{INT8_WGSL}{}", include_str!("linear.wgsl"))
+    format!(
+        "{GELU_WGSL}{INT8_WGSL}{}{}",
+        Params::WGSL,
+        include_str!("linear.wgsl")
+    )
 }
 
 /// What the two kernels over vec4 rows share, then the kernel.
 fn vec4_source(kernel: &str) -> String {
     format!(
-        "{GELU_WGSL}{INT8_WGSL}{}{kernel}",
+        "{GELU_WGSL}{INT8_WGSL}{}{}{kernel}",
+        Params::WGSL,
         include_str!("linear_vec4_common.wgsl")
     )
 }
@@ -63,13 +70,14 @@ pub enum Epilogue {
     Accumulate,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    n4: u32,
+uniform! {
+    struct Params {
+        m: u32,
+        n: u32,
+        k: u32,
+        /// Padded N / 4.
+        n4: u32,
+    }
 }
 
 fn padded(n: usize) -> usize {
@@ -109,7 +117,7 @@ pub enum WeightFormat {
 }
 
 /// One kernel source's pipelines, by epilogue (store, GELU, accumulate), then weight format,
-/// each compiled when a layer first needs it: a driver may take seconds over a big kernel
+/// each compiled when a layer first needs it: a driver may take long over a big kernel
 /// (SwiftShader over the large tile), and a model mostly uses one weight format.
 struct Kernels {
     source: String,
@@ -151,10 +159,9 @@ pub struct Linear {
     /// The adapter's largest 2-D texture side.
     max_texture_side: u32,
     /// Whether f16 weights stay f16: where the adapter has `shader-f16`, whose compilers
-    /// widen halves in an instruction or two (llvmpipe: the linears 8-11 % faster than f32).
-    /// SwiftShader has no such feature and widens them by integer arithmetic, which cost more
-    /// than the loads it saves (the pass 5-16 % slower than f32): there they are widened when
-    /// uploaded.
+    /// widen halves in an instruction or two. SwiftShader has no such feature and widens them by
+    /// integer arithmetic, which costs more than the loads it saves: there they are widened
+    /// when uploaded (docs/performance.md#f16-weights-and-what-shader-f16-decides).
     keeps_halves: bool,
     no_scales: wgpu::Buffer,
 }
@@ -321,21 +328,23 @@ impl Linear {
         }
     }
 
-    /// Weights uploaded by [`Linear::upload`] for `[n, k]`, `bias` packed by [`pack_bias`].
+    /// `[m, k]` input times `[n, k]` weights into `[m, n]` output, with `epilogue`.
     ///
     /// # Panics
     /// On weights not where the kernel of `[m, n, k]` reads them.
-    #[allow(clippy::too_many_arguments)]
     pub fn bind(
         &self,
         ctx: &GpuContext,
         [m, n, k]: [u32; 3],
         epilogue: Epilogue,
-        input: &wgpu::Buffer,
-        weights: &LinearWeights,
-        bias: &wgpu::Buffer,
-        output: &wgpu::Buffer,
+        buffers: &LinearBuffers<'_>,
     ) -> Dispatch {
+        let LinearBuffers {
+            input,
+            weights,
+            bias,
+            output,
+        } = *buffers;
         let (epilogue_code, label) = match epilogue {
             Epilogue::Store => (0, "linear"),
             Epilogue::Gelu => (1, "linear+gelu"),
@@ -370,8 +379,24 @@ impl Linear {
             output.as_entire_binding(),
             scales.as_entire_binding(),
         ];
-        kernel.bind_resources(ctx, label, &params, resources, grid)
+        let (m64, n64, k64) = (u64::from(m), u64::from(n), u64::from(k));
+        let reads_output = u64::from(matches!(epilogue, Epilogue::Accumulate));
+        let activations = f32_bytes(m64 * k64 + m64 * n64 * (1 + reads_output));
+        (kernel.bind_resources(ctx, label, &params, resources, grid)).doing(
+            flops([m, n, k]),
+            activations + weights.bytes() + bias.size(),
+        )
     }
+}
+
+/// What a linear layer reads and writes: weights uploaded by [`Linear::upload`] for `[n, k]`,
+/// `bias` packed by [`pack_bias`].
+#[derive(Clone, Copy)]
+pub struct LinearBuffers<'a> {
+    pub input: &'a wgpu::Buffer,
+    pub weights: &'a LinearWeights,
+    pub bias: &'a wgpu::Buffer,
+    pub output: &'a wgpu::Buffer,
 }
 
 /// A `width` x `height` texture of 16-byte texels holding `bytes`, row by row.
@@ -450,35 +475,4 @@ pub fn pack_weight_int8(weight: &[i8], n: usize, k: usize) -> Vec<u32> {
 /// 2 FLOPs per multiply-add.
 pub fn flops([m, n, k]: [u32; 3]) -> u64 {
     2 * u64::from(m) * u64::from(n) * u64::from(k)
-}
-
-/// CPU reference with PyTorch's `[N, K]` weight, f64; `residual` is the output's prior content.
-pub fn reference(
-    input: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    k: usize,
-    epilogue: Epilogue,
-    residual: Option<&[f32]>,
-) -> Vec<f32> {
-    let n = bias.len();
-    let mut out = Vec::with_capacity(input.len() / k * n);
-    for (row, x) in input.chunks_exact(k).enumerate() {
-        for (col, w) in weight.chunks_exact(k).enumerate() {
-            let mut y = f64::from(bias[col])
-                + x.iter()
-                    .zip(w)
-                    .map(|(&a, &b)| f64::from(a) * f64::from(b))
-                    .sum::<f64>();
-            match epilogue {
-                Epilogue::Store => {}
-                Epilogue::Gelu => y = super::gelu_reference(y),
-                Epilogue::Accumulate => {
-                    y += f64::from(residual.expect("residual for accumulate")[row * n + col])
-                }
-            }
-            out.push(y as f32);
-        }
-    }
-    out
 }

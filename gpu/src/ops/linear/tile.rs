@@ -45,24 +45,23 @@ impl Tile {
     pub const SMALL: Self = Self::tiled(8, 2, [8, 8], 1);
     /// 16 x 16 outputs, for big models on a SwiftShader without subgroups (a browser that
     /// withholds them; otherwise [`Tile::SUBGROUP_4`] runs): there every load is a loop over the
-    /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win
-    /// (1.3x the small tile's speed; 16 x 32 was 1.6x but took 2 s a pipeline to compile
-    /// against 0.35 s). Not on llvmpipe, where the small tile runs 1.7x faster than 16 x 32
-    /// (docs/performance.md).
+    /// lanes and the accumulators spill whatever the tile, so fewer loads per multiply-add win;
+    /// 16 x 32 was faster still but far slower to compile. Not on llvmpipe, where the small tile
+    /// beats 16 x 32 (docs/performance.md#the-linear-kernels).
     pub const LARGE: Self = Self::tiled(16, 4, [4, 4], 1);
     /// 2 x 8 outputs, each tile's K steps shared by 16 invocations: a workgroup of 256 covers
     /// 4 rows x 64 columns. For GPUs, which want many threads and short chains of dependent
-    /// loads rather than few loads per multiply-add: on the H200 InternImage-T's pass took
-    /// 3.35 ms on the GPU against 17.3 with 2 x 8 unsplit and 15 with the small tile
-    /// (docs/performance.md, "On the H200").
+    /// loads rather than few loads per multiply-add: on the H200 the split made InternImage-T's
+    /// pass several times faster than 2 x 8 unsplit or the small tile
+    /// (docs/performance.md#on-the-h200).
     pub const GPU: Self = Self::tiled(2, 2, [8, 2], 16);
 
-    /// llvmpipe's subgroup tile: 8 lanes, each 32 rows x 8 columns (16 rows ran 12 % slower,
-    /// 40 and 64 no faster).
+    /// llvmpipe's subgroup tile: 8 lanes, each 32 rows x 8 columns (fewer rows ran slower, more
+    /// no faster: docs/performance.md#the-linear-kernels).
     pub const SUBGROUP_8: Self = Self::on_subgroup(8, 32, 2);
-    /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium InternImage-T's pass ran
-    /// 1.7–2.1 s against 2.4–2.9 s with the large tile, and its build took half as long; 32
-    /// rows ran 2.1–2.3 s, 4 rows 2.5 s and 8 x 16 2.4–2.7 s (docs/performance.md).
+    /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium it ran InternImage-T's pass
+    /// faster than the large tile and every other subgroup tile tried, and its build took half
+    /// as long (docs/performance.md#the-linear-kernels).
     pub const SUBGROUP_4: Self = Self::on_subgroup(4, 8, 2);
 
     /// The subgroup tile for the adapter, where there is one: on CPU adapters, whose subgroups
@@ -75,9 +74,9 @@ impl Tile {
     }
 
     /// Parameters from which a model takes the large tile on SwiftShader. Its pipelines take
-    /// longer to compile (InternImage-T's build: about 2 s with the small tile, 3 s with this
-    /// one), which InternImage-T (30 M parameters) pays back in its first two passes and the
-    /// 2 M-parameter demo model, whose passes take 0.2 s, hardly ever.
+    /// longer to compile, which InternImage-T (30 M parameters) pays back in its first two
+    /// passes and the 2 M-parameter demo model, whose passes are short, hardly ever
+    /// (docs/performance.md#the-linear-kernels).
     pub const LARGE_MIN_PARAMETERS: usize = 10_000_000;
 
     /// The tile for a model of `parameters` on the adapter: on a GPU, [`Tile::GPU`]; on the

@@ -1,16 +1,20 @@
 //! Global average pooling of the head, `[P, C]` to `[C]`.
 
-use super::{Access, Kernel};
+pub mod reference;
+
+use super::{Access, Kernel, Uniform};
 use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, WORKGROUP_SIZE};
+use crate::dispatch::{Dispatch, WORKGROUP_SIZE, f32_bytes};
 
-pub const SOURCE: &str = include_str!("pool.wgsl");
+pub fn source() -> String {
+    format!("{}{}", Params::WGSL, include_str!("pool.wgsl"))
+}
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    pixels: u32,
-    channels: u32,
+uniform! {
+    struct Params {
+        pixels: u32,
+        channels: u32,
+    }
 }
 
 pub struct MeanPool {
@@ -20,7 +24,13 @@ pub struct MeanPool {
 impl MeanPool {
     pub fn new(ctx: &GpuContext) -> Self {
         Self {
-            kernel: Kernel::new(ctx, "pool", SOURCE, &[Access::Read, Access::ReadWrite], &[]),
+            kernel: Kernel::new(
+                ctx,
+                "pool",
+                &source(),
+                &[Access::Read, Access::ReadWrite],
+                &[],
+            ),
         }
     }
 
@@ -33,28 +43,11 @@ impl MeanPool {
         output: &wgpu::Buffer,
     ) -> Dispatch {
         let grid = [channels.div_ceil(WORKGROUP_SIZE), 1, 1];
-        self.kernel.bind(
-            ctx,
-            "mean-pool",
-            &Params { pixels, channels },
-            &[input, output],
-            grid,
-        )
+        let elements = u64::from(pixels) * u64::from(channels);
+        let params = Params { pixels, channels };
+        (self
+            .kernel
+            .bind(ctx, "mean-pool", &params, &[input, output], grid))
+        .doing(elements, f32_bytes(elements + u64::from(channels)))
     }
-}
-
-/// CPU reference, f64.
-pub fn reference(input: &[f32], channels: usize) -> Vec<f32> {
-    let pixels = input.len() / channels;
-    (0..channels)
-        .map(|c| {
-            (input
-                .iter()
-                .skip(c)
-                .step_by(channels)
-                .map(|&v| f64::from(v))
-                .sum::<f64>()
-                / pixels as f64) as f32
-        })
-        .collect()
 }

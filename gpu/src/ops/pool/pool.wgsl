@@ -1,11 +1,5 @@
 // Global average pooling over pixels, channels last: one invocation per channel.
 
-struct Params {
-    pixels: u32,
-    channels: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;        // [P, C]
 @group(0) @binding(2) var<storage, read_write> output: array<f32>; // [C]
 

@@ -3,10 +3,10 @@
 //! "how far from the hardware" has a measured answer on every adapter (llvmpipe, SwiftShader
 //! and GPUs alike), not a datasheet's.
 
-use super::{Access, Kernel};
-use crate::buffers::storage_zeroed;
-use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, linear_grid};
+use gpu::GpuContext;
+use gpu::buffers::storage_zeroed;
+use gpu::dispatch::{Dispatch, linear_grid};
+use wgpu::util::DeviceExt;
 
 pub const SOURCE: &str = include_str!("peak.wgsl");
 
@@ -57,14 +57,24 @@ impl PeakShape {
 }
 
 pub struct Peak {
-    kernel: Kernel,
+    pipeline: wgpu::ComputePipeline,
 }
 
 impl Peak {
     pub fn new(ctx: &GpuContext) -> Self {
-        Self {
-            kernel: Kernel::new(ctx, "peak", SOURCE, &[Access::ReadWrite], &[]),
-        }
+        let module = (ctx.device).create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("peak"),
+            source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
+        });
+        let pipeline = (ctx.device).create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("peak"),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        Self { pipeline }
     }
 
     /// The probe's dispatch and the buffer of its `[invocations]` vec4 results.
@@ -76,13 +86,32 @@ impl Peak {
             shift: SHIFT,
             pad: 0,
         };
-        let dispatch = self.kernel.bind(
-            ctx,
-            "peak",
-            &params,
-            &[&output],
-            linear_grid(shape.invocations),
-        );
+        let uniform = (ctx.device).create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("peak"),
+            contents: bytemuck::bytes_of(&params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("peak"),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: output.as_entire_binding(),
+                },
+            ],
+        });
+        let dispatch = Dispatch {
+            label: "peak",
+            pipeline: self.pipeline.clone(),
+            bind_group,
+            workgroups: linear_grid(shape.invocations),
+            work: Default::default(),
+        };
         (dispatch, output)
     }
 }

@@ -13,7 +13,7 @@ mod browser {
             .unwrap_or(20);
         let ctx = gpu::GpuContext::new().await.expect("a WebGPU adapter");
         wasm_bindgen_test::console_log!("ADAPTER {:?}", ctx.adapter);
-        let bench = gpu::profile::bench_internimage_t(&ctx, runs)
+        let bench = bench::bench_internimage_t(&ctx, runs)
             .await
             .expect("the bench runs");
         wasm_bindgen_test::console_log!(

@@ -1,35 +1,37 @@
-//! Timing the forward pass and its dispatches, natively and in the browser: the clock of
-//! `cargo xtask bench model` and of its browser twin (gpu/tests/browser_bench.rs).
+//! Timing the engine, natively and in the browser: the clock of `cargo xtask bench` and of its
+//! browser twin (tests/browser.rs), the report types, and the arithmetic probe ([`peak`]). The
+//! engine itself knows nothing of benchmarks.
 
-use std::collections::HashMap;
+pub mod peak;
 
-use crate::buffers::read_bytes;
-use crate::context::GpuContext;
-use crate::dispatch::{Dispatch, encode_in_one_pass};
-use crate::error::Result;
-use crate::model::quant::Quantized;
-use crate::model::{Halved, InternImage, ModelConfig, SeededWeights, WeightSource};
-use crate::ops::peak::{Peak, PeakShape};
-use crate::seeded::SeededRng;
+use gpu::GpuContext;
+use gpu::Result;
+use gpu::buffers::read_bytes;
+use gpu::dispatch::{Dispatch, encode_in_one_pass};
+use gpu::model::Quantized;
+use gpu::model::{Halved, InternImage, ModelConfig, SeededWeights, WeightSource};
+use gpu::seeded::SeededRng;
+use peak::{Peak, PeakShape};
 
 const WARM_UP_RUNS: usize = 3;
 /// Times each dispatch is timed for the per-op table (the median is kept): one sample alone
-/// moved by up to 2x on the shared 2-core machine, where another tenant can take a core.
+/// moves a lot on a shared CPU host, where another tenant can take a core
+/// (docs/performance.md#reproducing).
 pub const PER_OP_RUNS: usize = 5;
 /// Runs of the app's path (every layer's sampling read back), fewer than the plain pass's:
-/// in the browser on the CPU each takes seconds.
+/// in the browser on a CPU adapter each is slow.
 pub const EXPLORE_RUNS: usize = 10;
 /// Runs of the arithmetic probe: each is a second's work at most, and the probe barely varies.
 const PEAK_RUNS: usize = 10;
 
-/// Milliseconds from an arbitrary origin.
+/// Milliseconds from an arbitrary origin (the first call), natively and in the browser.
 pub fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    return js_sys::Date::now();
-    #[cfg(not(target_arch = "wasm32"))]
-    return std::time::UNIX_EPOCH
+    static ORIGIN: std::sync::OnceLock<web_time::Instant> = std::sync::OnceLock::new();
+    ORIGIN
+        .get_or_init(web_time::Instant::now)
         .elapsed()
-        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        .as_secs_f64()
+        * 1e3
 }
 
 pub fn median(values: &mut [f64]) -> f64 {
@@ -165,7 +167,7 @@ pub struct ModelBench {
     pub gflop: f64,
     pub weight_bytes: u64,
     pub activation_bytes: u64,
-    /// Sampling and staging buffers held after the app's path ([`crate::model::Memory::readback`]).
+    /// Sampling and staging buffers held after the app's path ([`gpu::model::internimage::Memory::readback`]).
     #[serde(default)]
     pub readback_bytes: u64,
     /// Weights generated, checked, packed and uploaded; pipelines created.
@@ -281,7 +283,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     })
 }
 
-/// GFLOP/s of the peak probe (`ops::peak`: multiply-adds in registers, no loads), median of
+/// GFLOP/s of the peak probe ([`peak`]: multiply-adds in registers, no loads), median of
 /// `PEAK_RUNS`: the most any kernel can reach on this adapter as its compiler builds WGSL.
 /// Without timestamps, natively the wall clock around submit and wait; in a browser, where
 /// nothing waits, None.
@@ -305,7 +307,7 @@ pub async fn gpu_pass_ms(
 ) -> Result<f64> {
     let (pass_ms, _) = timer
         .time_with(ctx, runs, |encoder, writes| {
-            model.encode_pass(encoder, &HashMap::new(), writes)
+            model.encode_timed_pass(encoder, writes)
         })
         .await?;
     Ok(pass_ms)
@@ -318,7 +320,7 @@ fn encode_ms(ctx: &GpuContext, model: &InternImage, runs: usize) -> f64 {
         .map(|_| {
             let started = now_ms();
             let mut encoder = ctx.device.create_command_encoder(&Default::default());
-            model.encode_pass(&mut encoder, &HashMap::new(), None);
+            model.encode_timed_pass(&mut encoder, None);
             drop(encoder.finish());
             now_ms() - started
         })
@@ -353,7 +355,8 @@ async fn time_runs(runs: usize, run: impl AsyncFn() -> Result<()>) -> Result<(f6
 
 async fn per_op_times(ctx: &GpuContext, timer: &Timer, model: &InternImage) -> Result<Vec<OpTime>> {
     let mut rows: Vec<OpTime> = Vec::new();
-    for (dispatch, work) in model.dispatches().iter().zip(model.work()) {
+    for dispatch in model.dispatches() {
+        let work = dispatch.work;
         let (ms, _) = timer.time(ctx, dispatch, PER_OP_RUNS).await?;
         let index = match rows.iter().position(|r| r.label == dispatch.label) {
             Some(index) => index,

@@ -13,13 +13,13 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::canvas::{context_2d, put_rgba};
-use crate::engine::INPUT_SIZE;
+use crate::prepare::INPUT_SIZE;
 
 /// The overlay shows the 224x224 input at this scale.
 const SCALE: f64 = 2.0;
 
 /// What the explorer shows; kept across reloads (see `persist.rs`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ViewState {
     /// Index into the model's DCNv3 layers.
     pub layer: usize,
@@ -89,7 +89,6 @@ pub fn ExplorePanel(
             .get()
             .and_then(|layers| layers.get(layer.get()).cloned())
     };
-    // What the overlay drew, for people and tests alike: [group, k, x, y, m] in image pixels.
     let drawn = Memo::new(move |_| {
         let Some(l) = current() else {
             return Vec::new();
@@ -112,35 +111,6 @@ pub fn ExplorePanel(
             regular: follow(Field::Regular),
         })
     });
-    let deformable_canvas = NodeRef::<Canvas>::new();
-    let regular_canvas = NodeRef::<Canvas>::new();
-    Effect::new(move |_| {
-        let Some(f) = fields.get() else { return };
-        if let (Some(preview), Some(d), Some(r)) =
-            (preview.get(), deformable_canvas.get(), regular_canvas.get())
-        {
-            draw_field(&d, &preview, &f.deformable, "rgba(214, 40, 40, A)");
-            draw_field(&r, &preview, &f.regular, "rgba(40, 90, 200, A)");
-        }
-    });
-    let field_summary = move |field: Field| {
-        move || {
-            fields.get().map(|f| {
-                let (count, spread) = spread(f.of(field));
-                format!("{count} locations, spread {spread:.1} px")
-            })
-        }
-    };
-    let field_data = move |field: Field| {
-        move || {
-            fields.get().map_or_else(String::new, |f| {
-                let (count, spread) = spread(f.of(field));
-                let total: f32 = f.of(field).iter().map(|p| p.weight).sum();
-                format!("{count},{spread:.3},{total:.4}")
-            })
-        }
-    };
-
     Effect::new(move |_| {
         let points = drawn.get();
         let layer = current();
@@ -209,18 +179,12 @@ pub fn ExplorePanel(
             points.len()
         ))
     };
+    // What the overlay drew, for people and tests alike: [group, k, x, y, m] in image pixels.
     let points_json = move || {
-        let points: Vec<String> = drawn
-            .get()
-            .iter()
-            .map(|p| {
-                format!(
-                    "[{},{},{:.3},{:.3},{:.5}]",
-                    p.group, p.point, p.x, p.y, p.weight
-                )
-            })
+        let rows: Vec<(u32, u32, f32, f32, f32)> = (drawn.get().iter())
+            .map(|p| (p.group, p.point, p.x, p.y, p.weight))
             .collect();
-        format!("[{}]", points.join(","))
+        serde_json::to_string(&rows).unwrap_or_default()
     };
 
     view! {
@@ -273,18 +237,8 @@ pub fn ExplorePanel(
                 "Darker means more weight. Beside it, the same stack of ordinary 3×3 convolutions."
             </p>
             <div class="fields">
-                <figure>
-                    <canvas node_ref=deformable_canvas width=INPUT_SIZE height=INPUT_SIZE
-                        data-testid="field-deformable" data-field=field_data(Field::Deformable)
-                        role="img" aria-label="Deformable receptive field"></canvas>
-                    <figcaption>"Deformable: " {field_summary(Field::Deformable)}</figcaption>
-                </figure>
-                <figure>
-                    <canvas node_ref=regular_canvas width=INPUT_SIZE height=INPUT_SIZE
-                        data-testid="field-regular" data-field=field_data(Field::Regular)
-                        role="img" aria-label="Regular convolution receptive field"></canvas>
-                    <figcaption>"Regular 3×3: " {field_summary(Field::Regular)}</figcaption>
-                </figure>
+                <FieldFigure fields preview field=Field::Deformable />
+                <FieldFigure fields preview field=Field::Regular />
             </div>
         </section>
     }
@@ -359,6 +313,53 @@ impl Fields {
             Field::Deformable => &self.deformable,
             Field::Regular => &self.regular,
         }
+    }
+}
+
+/// One receptive field over the dimmed input, with its size in words (and, for tests, in
+/// `data-field`: locations, spread, total weight).
+#[component]
+fn FieldFigure(
+    fields: Memo<Option<Fields>>,
+    preview: NodeRef<Canvas>,
+    field: Field,
+) -> impl IntoView {
+    let (testid, label, caption, colour) = match field {
+        Field::Deformable => (
+            "field-deformable",
+            "Deformable receptive field",
+            "Deformable: ",
+            "rgba(214, 40, 40, A)",
+        ),
+        Field::Regular => (
+            "field-regular",
+            "Regular convolution receptive field",
+            "Regular 3×3: ",
+            "rgba(40, 90, 200, A)",
+        ),
+    };
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let (Some(f), Some(preview), Some(canvas)) = (fields.get(), preview.get(), canvas.get())
+        {
+            draw_field(&canvas, &preview, f.of(field), colour);
+        }
+    });
+    let measured = move || {
+        fields.get().map(|f| {
+            (
+                spread(f.of(field)),
+                f.of(field).iter().map(|p| p.weight).sum::<f32>(),
+            )
+        })
+    };
+    view! {
+        <figure>
+            <canvas node_ref=canvas width=INPUT_SIZE height=INPUT_SIZE data-testid=testid
+                data-field=move || measured().map_or_else(String::new, |((count, spread), total)| format!("{count},{spread:.3},{total:.4}"))
+                role="img" aria-label=label></canvas>
+            <figcaption>{caption} {move || measured().map(|((count, spread), _)| format!("{count} locations, spread {spread:.1} px"))}</figcaption>
+        </figure>
     }
 }
 
