@@ -108,10 +108,25 @@ fn bad_inputs_give_clear_errors() {
     std::fs::write(&not_image, b"hello").unwrap();
     let (ok, out) = internimage(&["classify", path(&not_image), "--weights", path(&weights)]);
     assert!(!ok && out.contains("could not be decoded"), "{out}");
+    // A file of no bytes, and a GIF (the page and the CLI read JPEG, PNG and WebP).
+    let gif: &[u8] = include_bytes!("../../tests/fixtures/bad-inputs/red-3x2.gif");
+    for (name, bytes) in [("empty.jpg", &b""[..]), ("red-3x2.gif", gif)] {
+        let file = scratch(name);
+        std::fs::write(&file, bytes).unwrap();
+        let (ok, out) = internimage(&["classify", path(&file), "--weights", path(&weights)]);
+        assert!(!ok && out.contains("could not be decoded"), "{name}: {out}");
+    }
     let image = scratch("small.png");
     image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
         .save(&image)
         .unwrap();
+    let empty = scratch("empty.safetensors");
+    std::fs::write(&empty, b"").unwrap();
+    let (ok, out) = internimage(&["classify", path(&image), "--weights", path(&empty)]);
+    assert!(
+        !ok && out.contains("not a readable safetensors file"),
+        "{out}"
+    );
     let truncated = scratch("truncated.safetensors");
     std::fs::write(&truncated, &std::fs::read(&weights).unwrap()[..1000]).unwrap();
     let (ok, out) = internimage(&["classify", path(&image), "--weights", path(&truncated)]);

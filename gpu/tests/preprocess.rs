@@ -18,6 +18,13 @@ macro_rules! fixture {
     };
 }
 
+/// Inputs a stranger may give (docs/reliability.md).
+macro_rules! bad_input {
+    ($name:literal) => {
+        include_bytes!(concat!("../../tests/fixtures/bad-inputs/", $name))
+    };
+}
+
 /// (name, source PNG, what PIL made of it: 224 x 224 RGB as PNG)
 const PNG_CASES: &[(&str, &[u8], &[u8])] = &[
     (
@@ -152,5 +159,29 @@ dual_test! {
         assert_eq!(square.dimensions(), (SIZE, SIZE));
         let took = common::ms_since(started);
         assert!(took < 2000.0, "took {took:.0} ms");
+    }
+
+    async fn a_file_of_no_bytes_is_refused_as_not_an_image() {
+        let error = decode(&[]).err();
+        assert!(matches!(error, Some(gpu::Error::Image(_))), "{error:?}");
+    }
+
+    async fn a_gif_is_refused_as_a_format_not_read() {
+        // The page reads JPEG, PNG and WebP, and says so; a GIF is none of them.
+        let error = decode(bad_input!("red-3x2.gif")).err();
+        assert!(matches!(&error, Some(gpu::Error::Image(why)) if why.contains("Gif")), "{error:?}");
+    }
+
+    async fn a_cmyk_jpeg_is_prepared_in_the_colours_pil_sees() {
+        // Cyan ink on the left half, yellow on the right, as Pillow writes a CMYK JPEG; Pillow
+        // reads them back as (0, 255, 255) and (255, 255, 0).
+        let picture = to_rgb8_as_pil(&decode(bad_input!("cmyk-16x12.jpg")).expect("decodes"));
+        assert_eq!(picture.dimensions(), (16, 12));
+        for (x, expected) in [(2, [0, 255, 255]), (12, [255, 255, 0])] {
+            let got = picture.get_pixel(x, 5).0;
+            let off = got.iter().zip(expected).map(|(a, b)| a.abs_diff(b)).max().unwrap_or(0);
+            assert!(off <= 8, "pixel ({x}, 5): {got:?}, Pillow reads {expected:?}");
+        }
+        assert_eq!(preprocess(&decode(bad_input!("cmyk-16x12.jpg")).unwrap(), SIZE).len(), 224 * 224 * 3);
     }
 }

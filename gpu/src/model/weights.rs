@@ -414,4 +414,39 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn a_file_of_no_bytes_is_refused_as_not_safetensors() {
+        let error = SafetensorsWeights::parse(&[]).err().unwrap().to_string();
+        assert!(error.contains("not a readable safetensors file"), "{error}");
+    }
+
+    #[test]
+    fn a_header_that_lies_about_its_offsets_is_refused() {
+        let config = ModelConfig::test_tiny();
+        let bytes = to_safetensors_as(
+            &config,
+            &SeededWeights::new(&config, 1),
+            None,
+            None,
+            StoredAs::F32,
+        )
+        .unwrap();
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+        let mut header: serde_json::Value = serde_json::from_str(header).unwrap();
+        // Past the end of the file, then overlapping the tensor before it.
+        for lie in [[0, 1u64 << 40], [0, 4]] {
+            header["head.bias"]["data_offsets"] = serde_json::json!(lie);
+            let text = serde_json::to_string(&header).unwrap();
+            let mut lying = (text.len() as u64).to_le_bytes().to_vec();
+            lying.extend(text.as_bytes());
+            lying.extend(&bytes[8 + header_len..]);
+            let error = SafetensorsWeights::parse(&lying).err().unwrap().to_string();
+            assert!(
+                error.contains("not a readable safetensors file"),
+                "{lie:?}: {error}"
+            );
+        }
+    }
 }
