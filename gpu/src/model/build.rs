@@ -278,8 +278,8 @@ impl<'a> Builder<'a> {
         )
     }
 
-    /// The DCNv3 shape of `level`, and its planes where the kernel reads through them.
-    fn level_dcn(&mut self, level: usize) -> Dcnv3Shape {
+    /// The DCNv3 shape of `level`.
+    fn level_dcn(&self, level: usize) -> Dcnv3Shape {
         let [height, width] = self.sizes.levels[level];
         let (channels, groups) = (self.config.level_channels(level), self.config.groups[level]);
         Dcnv3Shape {
@@ -291,6 +291,7 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The planes the level's DCNv3 layers share, where the kernel reads through them.
     fn level_planes(&mut self, level: usize) -> Result<Option<Planes>> {
         let shape = self.level_dcn(level);
         let ctx = self.ctx;
@@ -532,8 +533,8 @@ impl<'a> Builder<'a> {
         let weights = if let Some(parts) =
             self.all_of(names, |name, shape| self.source.quantized(name, shape))?
         {
-            let (q, mut scales): (Vec<Vec<i8>>, Vec<Vec<f32>>) = parts.into_iter().unzip();
-            let mut scales: Vec<f32> = scales.drain(..).flatten().collect();
+            let (q, scales): (Vec<Vec<i8>>, Vec<Vec<f32>>) = parts.into_iter().unzip();
+            let mut scales = scales.concat();
             scales.resize(n as usize, 1.0);
             let scales: Vec<f32> = (scales.iter().enumerate())
                 .map(|(row, &s)| scale(s, row))
