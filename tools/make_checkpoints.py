@@ -5,6 +5,10 @@ official key names) and the logits PyTorch computes from them, for the converter
 - tests/fixtures/checkpoints/bare.pth: the state dict alone
 - tests/fixtures/checkpoints/hf.pth: every key prefixed with 'model.' (the Hugging Face port)
 - tests/fixtures/checkpoints/not_a_checkpoint.pth: a pickle of something else
+- tests/fixtures/checkpoints/hub.safetensors and hub-config.json: the Hugging Face Hub's form, f32
+  under the 'model.' prefix, beside a config.json
+- tests/fixtures/checkpoints/resnet.pth: a state dict of another network (ResNet names)
+- tests/fixtures/checkpoints/not_a_checkpoint.zip: a zip of something else
 - tests/fixtures/checkpoints/logits.safetensors: logits of the seeded image (224x224) in float64
 
 A micro variant (16 channels, depths [1, 1, 1, 1], mlp ratio 1, 4 classes) with seeded weights
@@ -12,11 +16,13 @@ stored as float16, so the files stay small; the reference runs on those float16 
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.numpy import save_file
+from safetensors.torch import save_file as save_torch_file
 
 from internimage_reference import INTERNIMAGE_T, forward, seeded_image, seeded_weights
 
@@ -33,6 +39,14 @@ def main():
     torch.save(state, out / "bare.pth")
     torch.save({"model." + k: v for k, v in state.items()}, out / "hf.pth")
     torch.save({"hello": "world", "numbers": [1, 2, 3]}, out / "not_a_checkpoint.pth")
+    hub = {"model." + k: v.to(torch.float32).contiguous() for k, v in state.items() if v.is_floating_point()}
+    save_torch_file(hub, str(out / "hub.safetensors"), metadata={"format": "pt"})
+    (out / "hub-config.json").write_text(json.dumps(dict(MICRO, core_op="DCNv3", architectures=["InternImageModelForImageClassification"]), indent=2) + "\n")
+    resnet = {"conv1.weight": torch.zeros(8, 3, 7, 7), "bn1.weight": torch.ones(8), "bn1.bias": torch.zeros(8),
+              "layer1.0.conv1.weight": torch.zeros(8, 8, 3, 3), "fc.weight": torch.zeros(4, 8), "fc.bias": torch.zeros(4)}
+    torch.save(resnet, out / "resnet.pth")
+    with zipfile.ZipFile(out / "not_a_checkpoint.zip", "w") as z:
+        z.writestr("notes/readme.txt", "holiday photos, not weights")
 
     weights = {k: v.to(torch.float64) for k, v in state.items() if v.is_floating_point()}
     image = torch.from_numpy(seeded_image(IMAGE_SEED).astype(np.float64))

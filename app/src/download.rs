@@ -1,5 +1,7 @@
 //! The models the server offers: its catalog, and each file fetched with its progress reported
-//! as it streams in, kept in the browser's Cache Storage and checked against the catalog.
+//! as it streams in, kept in the browser's Cache Storage and checked against the catalog. The
+//! fetch and the digest work on the page and in a worker alike (the checkpoint converter
+//! downloads in its worker).
 
 use catalog::{CATALOG_PATH, Catalog, CatalogEntry};
 use wasm_bindgen::{JsCast, JsValue};
@@ -29,8 +31,35 @@ impl Progress {
     }
 }
 
-fn js_text(error: &JsValue) -> String {
+pub fn js_text(error: &JsValue) -> String {
+    if let Some(error) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
     error.as_string().unwrap_or_else(|| format!("{error:?}"))
+}
+
+/// `fetch(url)` from the page or from a worker.
+fn fetch(url: &str) -> Result<js_sys::Promise, DownloadError> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        Ok(window.fetch_with_str(url))
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Ok(worker.fetch_with_str(url))
+    } else {
+        Err(DownloadError::Request("no fetch here".into()))
+    }
+}
+
+/// The Web Crypto of the page or of a worker.
+fn crypto() -> Result<web_sys::Crypto, JsValue> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        window.crypto()
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        worker.crypto()
+    } else {
+        Err(JsValue::from_str("no Web Crypto here"))
+    }
 }
 
 /// One read of a stream: `{done, value}`, the value a `Uint8Array` until done.
@@ -41,13 +70,14 @@ struct Chunk {
     value: Option<Vec<u8>>,
 }
 
-/// GETs `url`, calling `on_progress` after every chunk.
+/// GETs `url`, calling `on_progress` after every chunk. `refuse_over` stops a download that
+/// says, or turns out, to be larger.
 pub async fn fetch_with_progress(
     url: &str,
+    refuse_over: Option<u64>,
     on_progress: impl Fn(Progress),
 ) -> Result<Vec<u8>, DownloadError> {
-    let window = web_sys::window().ok_or(DownloadError::Request("no window".into()))?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+    let response: web_sys::Response = JsFuture::from(fetch(url)?)
         .await
         .map_err(|e| DownloadError::Request(js_text(&e)))?
         .unchecked_into();
@@ -63,6 +93,10 @@ pub async fn fetch_with_progress(
         .ok()
         .flatten()
         .and_then(|l| l.parse().ok());
+    let too_large = |size: u64| refuse_over.is_some_and(|limit| size > limit);
+    if let Some(size) = total.filter(|&t| too_large(t)) {
+        return Err(DownloadError::TooLarge { size });
+    }
     let body =
         (response.body()).ok_or(DownloadError::BrokeOff("the response has no body".into()))?;
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
@@ -76,6 +110,12 @@ pub async fn fetch_with_progress(
         match chunk {
             Chunk { done: true, .. } => break,
             Chunk { value, .. } => bytes.extend(value.unwrap_or_default()),
+        }
+        if too_large(bytes.len() as u64) {
+            let _ = reader.cancel();
+            return Err(DownloadError::TooLarge {
+                size: bytes.len() as u64,
+            });
         }
         on_progress(Progress {
             received: bytes.len() as u64,
@@ -135,7 +175,7 @@ pub async fn fetch_verified(
         }
         let _ = cache.delete_with_str(&key);
     }
-    let bytes = fetch_with_progress(&entry.file, on_progress).await?;
+    let bytes = fetch_with_progress(&entry.file, None, on_progress).await?;
     verify(&bytes, entry).await?;
     if let Some(cache) = &cache {
         let body = js_sys::Uint8Array::from(&bytes[..]);
@@ -179,12 +219,9 @@ async fn verify(bytes: &[u8], entry: &CatalogEntry) -> Result<(), DownloadError>
     Ok(())
 }
 
-async fn sha256_hex(bytes: &[u8]) -> Result<String, DownloadError> {
+pub async fn sha256_hex(bytes: &[u8]) -> Result<String, DownloadError> {
     let fail = |e: JsValue| DownloadError::NoDigest(js_text(&e));
-    let subtle = (web_sys::window().ok_or(JsValue::from_str("no window")))
-        .and_then(|w| w.crypto())
-        .map_err(fail)?
-        .subtle();
+    let subtle = crypto().map_err(fail)?.subtle();
     let promise = subtle
         .digest_with_str_and_u8_array("SHA-256", bytes)
         .map_err(fail)?;

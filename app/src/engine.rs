@@ -42,6 +42,8 @@ pub struct ModelView {
     pub source: String,
     /// The catalog file it was loaded from; None for a dropped file.
     pub served_file: Option<String>,
+    /// Its key in this browser's store, when it was converted here.
+    pub stored_key: Option<String>,
     pub description: String,
     pub classes: usize,
     pub parameters: usize,
@@ -162,6 +164,7 @@ impl Engine {
         let view = ModelView {
             source: source.to_owned(),
             served_file: None,
+            stored_key: None,
             description: weights.description.clone().unwrap_or_else(|| {
                 format!(
                     "InternImage with {} channels and depths {:?} (the file does not say what it was trained on)",

@@ -34,6 +34,18 @@ pub enum AppError {
     Catalog(String),
     #[error("{name} cannot be used: {reason}. Drop a .safetensors file below.")]
     Download { name: String, reason: DownloadError },
+    #[error("{name} could not be installed: {reason}.")]
+    Install {
+        name: String,
+        reason: crate::install::InstallError,
+    },
+    #[error("The installation was cancelled.")]
+    Cancelled,
+    #[error(
+        "{0} is no longer kept in this browser (the browser may have cleared its storage). Get \
+         it again above."
+    )]
+    StoredGone(String),
     /// An error about a named file or sample.
     #[error("{name}: {error}")]
     Named { name: String, error: Box<AppError> },
@@ -62,8 +74,9 @@ impl PartialEq for AppError {
     }
 }
 
-/// Why a download or the file it brought is refused.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+/// Why a download or the file it brought is refused. It travels from the converter's worker to
+/// the page too.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum DownloadError {
     #[error("the request failed: {0}")]
     Request(String),
@@ -80,6 +93,12 @@ pub enum DownloadError {
     Digest { actual: String, expected: String },
     #[error("the browser cannot compute a SHA-256 here: {0}")]
     NoDigest(String),
+    #[error(
+        "the file is {} MB, more than the {} MB this page reads",
+        size >> 20,
+        convert::MAX_CHECKPOINT_BYTES >> 20
+    )]
+    TooLarge { size: u64 },
 }
 
 /// The engine's errors in words a person can act on.

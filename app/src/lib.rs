@@ -2,14 +2,17 @@
 //! does is in [`state`]; GPU work goes through [`engine`]; each panel is a file of [`panels`].
 
 pub mod canvas;
+pub mod convert_worker;
 pub mod download;
 pub mod engine;
 pub mod error;
+pub mod install;
 pub mod panels;
 pub mod persist;
 pub mod prepare;
 pub mod samples;
 pub mod state;
+pub mod store;
 
 use leptos::prelude::*;
 

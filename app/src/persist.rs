@@ -1,5 +1,6 @@
-//! What survives a reload: the chosen sample (dropped files are not kept) and the explorer's
-//! layer, group and point, as JSON in the browser's local storage.
+//! What survives a reload: the chosen model (one the server offers, or one converted and kept
+//! here), the chosen sample (dropped files are not kept) and the explorer's layer, group and
+//! point, as JSON in the browser's local storage.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,8 +10,19 @@ const KEY: &str = "internimage-explorer.view";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
+    #[serde(default)]
+    pub model: Option<ChosenModel>,
     pub sample: Option<String>,
     pub view: ViewState,
+}
+
+/// The model a visit starts with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ChosenModel {
+    /// A catalog entry's file.
+    Served(String),
+    /// A key of [`crate::store`].
+    Stored(String),
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -39,6 +51,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_garbage() {
         let saved = Saved {
+            model: Some(ChosenModel::Stored("converted/internimage-t".into())),
             sample: Some("coffee.jpg".into()),
             view: ViewState {
                 layer: 3,

@@ -5,7 +5,8 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use catalog::CatalogEntry;
+use catalog::{CatalogEntry, CheckpointOffer};
+use futures::StreamExt;
 use gpu::model::sampling::LayerSampling;
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -14,10 +15,12 @@ use leptos::task::spawn_local;
 use crate::download::{self, Origin, Progress};
 use crate::engine::{AdapterView, Engine, KernelCheck, ModelView, Prediction};
 use crate::error::AppError;
+use crate::install::{Conversion, Event, InstallError, Job, Report, Stage, Summary};
 use crate::panels::explore::ViewState;
-use crate::persist::{self, Saved};
+use crate::persist::{self, ChosenModel, Saved};
 use crate::prepare::{INPUT_SIZE, ImageWorker};
 use crate::samples::{self, Sample};
+use crate::store::{self, Estimate, StoredModel};
 
 /// Where the page is in its start-up.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +37,11 @@ pub enum ModelState {
     Downloading {
         name: String,
         progress: Option<Progress>,
+    },
+    /// A checkpoint on its way: downloaded and converted in the worker, then kept.
+    Installing {
+        name: String,
+        stage: Stage,
     },
     Loading(String),
     Loaded(ModelView),
@@ -57,9 +65,75 @@ impl ModelState {
     pub fn is_busy(&self) -> bool {
         matches!(
             self,
-            Self::Waiting | Self::Downloading { .. } | Self::Loading(_)
+            Self::Waiting | Self::Downloading { .. } | Self::Installing { .. } | Self::Loading(_)
         )
     }
+}
+
+/// What to install: a catalog offer from one of its sources, an address, or a dropped file.
+#[derive(Clone, Debug)]
+pub enum Install {
+    Offer {
+        offer: CheckpointOffer,
+        source: usize,
+    },
+    Url(String),
+    File(web_sys::File),
+}
+
+impl Install {
+    /// The model's name as the page shows it.
+    fn name(&self) -> String {
+        match self {
+            Self::Offer { offer, .. } => offer.name.clone(),
+            Self::Url(url) => file_name_of(url).to_owned(),
+            Self::File(file) => file.name(),
+        }
+    }
+
+    fn job(&self) -> Job {
+        match self {
+            Self::Offer { offer, source } => {
+                let source = &offer.sources[*source];
+                Job {
+                    name: source.file_name().to_owned(),
+                    url: Some(source.url.clone()),
+                    config_url: source.config_url.clone(),
+                    description: Some(offer.description(source.file_name())),
+                }
+            }
+            Self::Url(url) => Job {
+                name: file_name_of(url).to_owned(),
+                url: Some(url.clone()),
+                config_url: None,
+                description: None,
+            },
+            Self::File(file) => Job {
+                name: file.name(),
+                url: None,
+                config_url: None,
+                description: None,
+            },
+        }
+    }
+
+    /// What the stored list says it came from.
+    fn source(&self) -> String {
+        match self {
+            Self::Offer { offer, source } => offer.sources[*source].url.clone(),
+            Self::Url(url) => url.clone(),
+            Self::File(file) => format!("{} (a file dropped on this page)", file.name()),
+        }
+    }
+}
+
+/// The last segment of an address's path.
+fn file_name_of(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +148,7 @@ pub enum PredictionState {
 }
 
 /// An image to classify.
+#[derive(Clone)]
 pub enum ImageSource {
     Sample(Sample),
     File(web_sys::File),
@@ -87,15 +162,30 @@ pub struct Page {
     pub checks: RwSignal<Vec<KernelCheck>>,
     pub model: RwSignal<ModelState>,
     pub catalog: RwSignal<Vec<CatalogEntry>>,
+    /// Official checkpoints the page can fetch and convert.
+    pub offers: RwSignal<Vec<CheckpointOffer>>,
     pub prediction: RwSignal<PredictionState>,
     /// The bundled sample shown, if it is one: what a reload restores.
     pub sample: RwSignal<Option<String>>,
     pub view: RwSignal<ViewState>,
+    /// The models converted and kept in this browser, and its storage estimate.
+    pub stored: RwSignal<Vec<StoredModel>>,
+    pub storage: RwSignal<Option<Estimate>>,
+    /// Said of the model loaded, beside it: that it was not kept, say.
+    pub notice: RwSignal<Option<String>>,
+    /// What a failed installation would retry.
+    pub retry: RwSignal<Option<Install>, LocalStorage>,
     /// The network's input as the last classification saw it.
     pub preview: NodeRef<Canvas>,
     /// Set once the adapter is found.
     engine: StoredValue<Option<Rc<Engine>>, LocalStorage>,
     images: StoredValue<Rc<ImageWorker>, LocalStorage>,
+    /// The image shown, classified again when another model loads.
+    shown: StoredValue<Option<ImageSource>, LocalStorage>,
+    /// The conversion under way, which Cancel ends.
+    conversion: StoredValue<Option<Rc<Conversion>>, LocalStorage>,
+    /// The model the next visit starts with.
+    chosen: RwSignal<Option<ChosenModel>>,
 }
 
 impl Page {
@@ -107,15 +197,24 @@ impl Page {
             checks: RwSignal::new(Vec::new()),
             model: RwSignal::new(ModelState::Waiting),
             catalog: RwSignal::new(Vec::new()),
+            offers: RwSignal::new(Vec::new()),
             prediction: RwSignal::new(PredictionState::Idle),
             sample: RwSignal::new(saved.sample),
             view: RwSignal::new(saved.view),
+            stored: RwSignal::new(store::list()),
+            storage: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            retry: RwSignal::new_local(None),
             preview: NodeRef::new(),
             engine: StoredValue::new_local(None),
             images: StoredValue::new_local(Rc::new(ImageWorker::start())),
+            conversion: StoredValue::new_local(None),
+            shown: StoredValue::new_local(None),
+            chosen: RwSignal::new(saved.model),
         };
         Effect::new(move |_| {
             persist::save(&Saved {
+                model: page.chosen.get(),
                 sample: page.sample.get(),
                 view: page.view.get(),
             })
@@ -175,17 +274,245 @@ impl Page {
         });
     }
 
+    /// The model chosen on the last visit (kept here, or on the server), else the catalog's
+    /// first. A kept model loads with no network request for weights.
     async fn load_default_model(self) {
+        self.refresh_storage();
+        let chosen = self.chosen.get_untracked();
+        if let Some(ChosenModel::Stored(key)) = &chosen
+            && let Some(model) = self
+                .stored
+                .get_untracked()
+                .into_iter()
+                .find(|m| &m.key == key)
+        {
+            // The catalog still names the offers, but the weights come from storage.
+            let catalog = download::fetch_catalog().await;
+            if let Ok(catalog) = catalog {
+                self.catalog.set(catalog.models);
+                self.offers.set(catalog.checkpoints);
+            }
+            if self.load_stored_now(model).await {
+                return;
+            }
+        }
         match download::fetch_catalog().await {
             Ok(catalog) => {
-                let first = catalog.models[0].clone();
+                let wanted = match &chosen {
+                    Some(ChosenModel::Served(file)) => {
+                        catalog.models.iter().find(|m| &m.file == file).cloned()
+                    }
+                    _ => None,
+                };
+                let first = wanted.unwrap_or_else(|| catalog.models[0].clone());
                 self.catalog.set(catalog.models);
+                self.offers.set(catalog.checkpoints);
                 self.load_served(first).await;
             }
             Err(error) => self.model.set(ModelState::Failed {
                 error,
                 previous: None,
             }),
+        }
+    }
+
+    /// Reads the stored list and the storage estimate again.
+    fn refresh_storage(self) {
+        self.stored.set(store::list());
+        spawn_local(async move { self.storage.set(store::estimate().await) });
+    }
+
+    /// Loads a model kept in this browser; false when it is no longer there (it is then
+    /// dropped from the list).
+    pub fn load_stored(self, model: StoredModel) {
+        spawn_local(async move {
+            self.load_stored_now(model).await;
+        });
+    }
+
+    async fn load_stored_now(self, model: StoredModel) -> bool {
+        let previous = self.model.get_untracked().loaded().cloned();
+        self.model.set(ModelState::Loading(model.name.clone()));
+        let Some(bytes) = store::get(&model.key).await else {
+            store::remove(&model.key).await;
+            self.refresh_storage();
+            self.finish_load(Err(AppError::StoredGone(model.name.clone())), previous);
+            return false;
+        };
+        let source = format!(
+            "{} (converted on this page, kept in this browser)",
+            model.name
+        );
+        let result = match self.engine() {
+            Ok(engine) => engine.load_weights(&source, &bytes).await,
+            Err(error) => Err(error),
+        };
+        let result = result.map(|view| ModelView {
+            stored_key: Some(model.key.clone()),
+            ..view
+        });
+        self.finish_load(result.map_err(|e| e.of(&model.name)), previous);
+        true
+    }
+
+    /// Removes a kept model from this browser; the one loaded stays loaded.
+    pub fn remove_stored(self, key: String) {
+        spawn_local(async move {
+            store::remove(&key).await;
+            if self.chosen.get_untracked() == Some(ChosenModel::Stored(key)) {
+                self.chosen.set(None);
+            }
+            self.refresh_storage();
+        });
+    }
+
+    /// Downloads (or reads) a checkpoint, converts it in the worker, keeps it, and loads it.
+    pub fn install(self, what: Install) {
+        if self.conversion.with_value(Option::is_some) {
+            return;
+        }
+        spawn_local(async move {
+            let previous = self.model.get_untracked().loaded().cloned();
+            let name = what.name();
+            self.retry.set(None);
+            self.notice.set(None);
+            self.model.set(ModelState::Installing {
+                name: name.clone(),
+                stage: Stage::Starting,
+            });
+            let file = match &what {
+                Install::File(file) => Some(file.clone()),
+                _ => None,
+            };
+            let (conversion, mut events) = match Conversion::start(&what.job(), file.as_ref()) {
+                Ok(started) => started,
+                Err(reason) => return self.install_failed(&name, reason, what, previous),
+            };
+            self.conversion.set_value(Some(conversion.clone()));
+            let outcome = loop {
+                match events.next().await {
+                    Some(Event::Report(Report::Progress(stage))) => {
+                        self.install_stage(&name, stage)
+                    }
+                    Some(Event::Report(Report::Failed(reason))) => break Err(Some(reason)),
+                    Some(Event::Report(Report::Done(_))) => {}
+                    Some(Event::Converted(summary, bytes)) => break Ok((summary, bytes)),
+                    Some(Event::Cancelled) | None => break Err(None),
+                }
+            };
+            self.conversion.set_value(None);
+            drop(conversion);
+            match outcome {
+                Ok((summary, bytes)) => self.keep_and_load(&name, &what, summary, bytes).await,
+                Err(Some(reason)) => self.install_failed(&name, reason, what, previous),
+                // Cancelled: back to what was loaded before.
+                Err(None) => self.model.set(match previous {
+                    Some(view) => ModelState::Loaded(view),
+                    None => ModelState::Failed {
+                        error: AppError::Cancelled,
+                        previous: None,
+                    },
+                }),
+            }
+        });
+    }
+
+    /// Ends the conversion under way.
+    pub fn cancel_install(self) {
+        if let Some(conversion) = self.conversion.get_value() {
+            conversion.cancel();
+        }
+    }
+
+    /// Tries the last failed installation again.
+    pub fn retry_install(self) {
+        if let Some(what) = self.retry.get_untracked() {
+            self.install(what);
+        }
+    }
+
+    fn install_stage(self, name: &str, stage: Stage) {
+        self.model.set(ModelState::Installing {
+            name: name.to_owned(),
+            stage,
+        });
+    }
+
+    fn install_failed(
+        self,
+        name: &str,
+        reason: InstallError,
+        what: Install,
+        previous: Option<ModelView>,
+    ) {
+        if reason.may_retry() {
+            self.retry.set(Some(what));
+        }
+        self.finish_load(
+            Err(AppError::Install {
+                name: name.to_owned(),
+                reason,
+            }),
+            previous,
+        );
+    }
+
+    async fn keep_and_load(self, name: &str, what: &Install, summary: Summary, bytes: Vec<u8>) {
+        let previous = self.model.get_untracked().loaded().cloned();
+        self.install_stage(name, Stage::Storing);
+        let offer = match what {
+            Install::Offer { offer, .. } => Some(offer.id.clone()),
+            _ => None,
+        };
+        let kept = StoredModel::new(
+            name,
+            offer,
+            &what.source(),
+            &summary.source_sha256,
+            bytes.len() as u64,
+        );
+        let stored = store::put(&kept, &bytes).await;
+        self.model.set(ModelState::Loading(name.to_owned()));
+        let source = format!("{name} (converted on this page from {})", what.source());
+        let result = match self.engine() {
+            Ok(engine) => engine.load_weights(&source, &bytes).await,
+            Err(error) => Err(error),
+        };
+        let result = result.map(|view| ModelView {
+            stored_key: stored.is_ok().then(|| kept.key.clone()),
+            ..view
+        });
+        match &stored {
+            Ok(()) if result.is_ok() => {
+                self.chosen.set(Some(ChosenModel::Stored(kept.key.clone())))
+            }
+            Ok(()) => {}
+            Err(why) => self.notice.set(Some(format!(
+                "{name} is loaded for this visit, but this browser did not keep it ({why}): the \
+                 next visit will download it again."
+            ))),
+        }
+        self.measured(&summary, bytes.len());
+        self.finish_load(result.map_err(|e| e.of(name)), previous);
+        self.refresh_storage();
+    }
+
+    /// What the worker measured, for whoever watches the page (and the end-to-end tests).
+    fn measured(self, summary: &Summary, converted_bytes: usize) {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let text = serde_json::json!({
+                "source_bytes": summary.source_bytes,
+                "source_sha256": summary.source_sha256,
+                "converted_bytes": converted_bytes,
+                "tensors_read": summary.tensors_read,
+                "download_ms": summary.download_ms,
+                "convert_ms": summary.convert_ms,
+                "worker_memory_bytes": summary.worker_memory_bytes,
+            });
+            let _ = body.set_attribute("data-last-install", &text.to_string());
         }
     }
 
@@ -225,12 +552,22 @@ impl Page {
                 ..view
             })
         };
-        self.finish_load(result.await, previous);
+        let result = result.await;
+        if result.is_ok() {
+            self.chosen
+                .set(Some(ChosenModel::Served(entry.file.clone())));
+        }
+        self.finish_load(result, previous);
     }
 
     /// Loads weights from a file the person chose or dropped.
+    /// An official checkpoint (a .pth, or safetensors without the engine's config) goes to the
+    /// converter; the engine's own files load directly.
     pub fn load_weights_file(self, file: web_sys::File) {
         spawn_local(async move {
+            if is_checkpoint(&file).await {
+                return self.install(Install::File(file));
+            }
             let previous = self.model.get_untracked().loaded().cloned();
             let name = file.name();
             self.model.set(ModelState::Loading(name.clone()));
@@ -243,10 +580,15 @@ impl Page {
     }
 
     fn finish_load(self, result: Result<ModelView, AppError>, previous: Option<ModelView>) {
+        let loaded = result.is_ok();
         self.model.set(match result {
             Ok(view) => ModelState::Loaded(view),
             Err(error) => ModelState::Failed { error, previous },
         });
+        // The image shown is seen by the new model at once.
+        if loaded && let Some(image) = self.shown.get_value() {
+            self.classify(image);
+        }
     }
 
     /// Classifies an image and shows it as the network saw it. Only bundled samples are
@@ -261,6 +603,7 @@ impl Page {
             ImageSource::File(_) => None,
         });
         self.prediction.set(PredictionState::Running(name.clone()));
+        self.shown.set_value(Some(image.clone()));
         spawn_local(async move {
             let result = async {
                 let bytes = match image {
@@ -286,6 +629,44 @@ impl Page {
                 Err(error) => PredictionState::Failed(error.of(&name)),
             });
         });
+    }
+}
+
+/// Whether `file` is an official checkpoint rather than the engine's safetensors: a .pth or any
+/// zip, or a safetensors file whose header carries no model config. Only the header is read.
+async fn is_checkpoint(file: &web_sys::File) -> bool {
+    if file.name().to_lowercase().ends_with(".pth") {
+        return true;
+    }
+    let read = |start: f64, end: f64| async move {
+        let part = file.slice_with_f64_and_f64(start, end).ok()?;
+        gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(part))
+            .await
+            .ok()
+    };
+    let Some(prefix) = read(0.0, 8.0).await else {
+        return false;
+    };
+    // A zip: what `torch.save` writes, whatever the file is called.
+    if prefix.starts_with(b"PK") {
+        return true;
+    }
+    let Ok(length) = <[u8; 8]>::try_from(&prefix[..]).map(u64::from_le_bytes) else {
+        return false;
+    };
+    // An absurd header is the engine's to refuse, with its own message.
+    if length > 100_000_000 || length + 8 > file.size() as u64 {
+        return false;
+    }
+    let Some(header) = read(8.0, 8.0 + length as f64).await else {
+        return false;
+    };
+    match serde_json::from_slice::<serde_json::Value>(&header) {
+        Ok(header) => header
+            .get("__metadata__")
+            .and_then(|m| m.get("config"))
+            .is_none(),
+        Err(_) => false,
     }
 }
 

@@ -7,8 +7,6 @@
 //! internimage convert internimage_t_1k_224.pth -o internimage_t.safetensors --dtype f16 --labels imagenet.txt
 //! ```
 
-mod checkpoint;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,12 +16,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gpu::GpuContext;
 use gpu::model::predictions::top_k;
 use gpu::model::preprocess::{decode, preprocess};
-use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors, to_safetensors_as};
+use gpu::model::weights::{SeededWeights, StoredAs, to_safetensors};
 use gpu::model::{InternImage, ModelConfig, SafetensorsWeights};
 
 const INPUT_SIZE: u32 = 224;
-/// ImageNet-1k class names in class order (from torchvision's metadata, BSD-3-Clause).
-const IMAGENET_LABELS: &str = include_str!("../../public/labels/imagenet-1k.txt");
 
 #[derive(Parser)]
 #[command(
@@ -56,8 +52,9 @@ enum Command {
         #[arg(long, value_delimiter = ',', requires = "dump")]
         layers: Vec<String>,
     },
-    /// Convert an official PyTorch checkpoint (.pth) to safetensors with its config in the
-    /// metadata. Every tensor is checked against the variant read off the shapes.
+    /// Convert an official checkpoint (the .pth release, or the Hugging Face Hub's
+    /// model.safetensors) to safetensors with its config in the metadata. Every tensor is checked
+    /// against the variant read off the shapes.
     Convert {
         checkpoint: PathBuf,
         #[arg(short, long)]
@@ -303,71 +300,41 @@ fn convert(
     offset_scale: f32,
     description: Option<String>,
 ) -> Result<(), String> {
-    let at = |e: String| format!("{}: {e}", path.display());
-    let checkpoint = checkpoint::read(path).map_err(at)?;
-    let mut config =
-        ModelConfig::infer_from_shapes(&checkpoint.shapes()).map_err(|e| at(e.to_string()))?;
-    config.offset_scale = offset_scale;
-    config.validate().map_err(|e| at(e.to_string()))?;
-    let labels = match labels {
-        None if config.num_classes == 1000 => {
-            Some(IMAGENET_LABELS.lines().map(String::from).collect())
-        }
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let names: Vec<String> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect();
-            if names.len() != config.num_classes as usize {
-                return Err(format!(
-                    "{}: {} labels for {} classes",
-                    file.display(),
-                    names.len(),
-                    config.num_classes
-                ));
-            }
-            Some(names)
-        }
-        None => None,
-    };
-    let description = description.unwrap_or_else(|| {
-        format!(
-            "InternImage ({} channels, depths {:?}, {} classes) converted from {}",
-            config.channels,
-            config.depths,
-            config.num_classes,
-            path.file_name().map_or_else(
-                || path.display().to_string(),
-                |n| n.to_string_lossy().into_owned()
-            )
-        )
-    });
-    let stored_as = match dtype {
-        Precision::F32 => StoredAs::F32,
-        Precision::F16 => StoredAs::F16,
-        Precision::Int8 => StoredAs::Int8 {
-            keep_offset_and_mask: false,
+    let at = |e: convert::ConvertError| format!("{}: {e}", path.display());
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > convert::MAX_CHECKPOINT_BYTES {
+        return Err(at(convert::ConvertError::TooLarge { size }));
+    }
+    let bytes = read(path)?;
+    let labels = labels.map(read_labels).transpose()?;
+    let options = convert::Options {
+        stored_as: match dtype {
+            Precision::F32 => StoredAs::F32,
+            Precision::F16 => StoredAs::F16,
+            Precision::Int8 => StoredAs::Int8 {
+                keep_offset_and_mask: false,
+            },
         },
+        labels,
+        offset_scale,
+        description,
+        source_name: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
     };
-    let bytes = to_safetensors_as(
-        &config,
-        &checkpoint,
-        labels.as_deref(),
-        Some(&description),
-        stored_as,
-    )
-    .map_err(|e| at(e.to_string()))?;
-    std::fs::write(output, &bytes)
+    let converted = convert::convert(&bytes, &options, &mut |_, _| {}).map_err(at)?;
+    std::fs::write(output, &converted.bytes)
         .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    let config = &converted.config;
     println!(
-        "read {} tensors from {} (state dict under {}); variant: {} channels, depths {:?}, groups {:?}, {} classes",
-        checkpoint.tensors.len(),
+        "read {} tensors from {} ({:?}, state dict under {}); variant: {} channels, depths {:?}, groups {:?}, {} classes",
+        converted.tensors_read,
         path.display(),
-        checkpoint.found_under,
+        converted.format,
+        converted.found_under,
         config.channels,
         config.depths,
         config.groups,
@@ -376,9 +343,21 @@ fn convert(
     println!(
         "wrote {} ({:.1} MB)",
         output.display(),
-        bytes.len() as f64 / 1e6
+        converted.bytes.len() as f64 / 1e6
     );
     Ok(())
+}
+
+/// Class names, one per line, blank lines skipped.
+fn read_labels(file: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 fn seeded_weights(variant: Variant, seed: u64, output: &Path) -> Result<(), String> {
@@ -402,19 +381,4 @@ fn seeded_weights(variant: Variant, seed: u64, output: &Path) -> Result<(), Stri
         bytes.len() as f64 / 1e6
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IMAGENET_LABELS;
-
-    #[test]
-    fn imagenet_labels_are_the_1000_classes_in_order() {
-        let names: Vec<&str> = IMAGENET_LABELS.lines().collect();
-        assert_eq!(names.len(), 1000);
-        assert_eq!(
-            (names[0], names[1], names[999]),
-            ("tench", "goldfish", "toilet tissue")
-        );
-    }
 }

@@ -1,6 +1,7 @@
-//! The converter on synthetic checkpoints written by `torch.save` (tools/make_checkpoints.py):
-//! the official wrapper, a bare state dict and the Hugging Face prefix all give the logits
-//! PyTorch computed; broken files give clear errors.
+//! `internimage convert` on synthetic checkpoints written by `torch.save` and the Hub's
+//! safetensors (tools/make_checkpoints.py): the official wrapper, a bare state dict and the
+//! Hugging Face prefix, in a .pth or a safetensors file, all give the logits PyTorch computed;
+//! broken files give clear errors. The converter's own checks are in convert/tests/.
 
 mod common;
 
@@ -40,13 +41,14 @@ fn every_checkpoint_layout_converts_to_the_pytorch_logits() {
     let expected = read_f32(&Path::new(FIXTURES).join("logits.safetensors"), "logits");
     let input = seeded_input();
     for (file, found_under) in [
-        ("wrapped", "'model'"),
-        ("bare", "the top level"),
-        ("hf", "the top level"),
+        ("wrapped.pth", "'model'"),
+        ("bare.pth", "the top level"),
+        ("hf.pth", "the top level"),
+        ("hub.safetensors", "the top level"),
     ] {
         for dtype in ["f32", "f16", "int8"] {
             let converted = scratch(&format!("{file}-{dtype}.safetensors"));
-            let checkpoint = Path::new(FIXTURES).join(format!("{file}.pth"));
+            let checkpoint = Path::new(FIXTURES).join(file);
             let (ok, out) = internimage(&[
                 "convert",
                 s(&checkpoint),
@@ -87,37 +89,42 @@ fn every_checkpoint_layout_converts_to_the_pytorch_logits() {
 }
 
 #[test]
-fn broken_files_give_clear_errors() {
-    let output = scratch("never.safetensors");
+fn the_int8_file_is_the_one_the_page_writes() {
+    // convert/tests/checkpoints.rs holds the page's converter, in both browsers, to the same file.
+    let converted = scratch("wrapped-int8-again.safetensors");
+    let checkpoint = Path::new(FIXTURES).join("wrapped.pth");
     let (ok, out) = internimage(&[
         "convert",
-        &format!("{FIXTURES}/not_a_checkpoint.pth"),
+        s(&checkpoint),
         "-o",
-        s(&output),
+        s(&converted),
+        "--dtype",
+        "int8",
     ]);
+    assert!(ok, "{out}");
+    let expected = std::fs::read(Path::new(FIXTURES).join("wrapped.int8.safetensors")).unwrap();
     assert!(
-        !ok && out.contains("it is a PyTorch file, but not a checkpoint"),
-        "{out}"
+        std::fs::read(&converted).unwrap() == expected,
+        "the bytes differ"
     );
+}
 
+#[test]
+fn broken_files_give_clear_errors() {
+    let output = scratch("never.safetensors");
+    let cases = [
+        ("not_a_checkpoint.pth", "holds no tensors"),
+        ("resnet.pth", "not an InternImage checkpoint"),
+        ("logits.safetensors", "not an InternImage checkpoint"),
+    ];
+    for (file, expected) in cases {
+        let (ok, out) = internimage(&["convert", &format!("{FIXTURES}/{file}"), "-o", s(&output)]);
+        assert!(!ok && out.contains(expected), "{file}: {out}");
+    }
     let truncated = scratch("truncated.pth");
     let whole = std::fs::read(format!("{FIXTURES}/wrapped.pth")).unwrap();
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
     let (ok, out) = internimage(&["convert", s(&truncated), "-o", s(&output)]);
-    assert!(
-        !ok && out.contains("not a readable PyTorch checkpoint"),
-        "{out}"
-    );
-
-    let (ok, out) = internimage(&[
-        "convert",
-        &format!("{FIXTURES}/logits.safetensors"),
-        "-o",
-        s(&output),
-    ]);
-    assert!(
-        !ok && out.contains("not a readable PyTorch checkpoint"),
-        "{out}"
-    );
+    assert!(!ok && out.contains("cut short"), "{out}");
     assert!(!output.exists(), "nothing is written on failure");
 }

@@ -25,7 +25,10 @@ pub fn write() -> Result<(), String> {
             Err(why) => eprintln!("xtask: warning: not offering {why}"),
         }
     }
-    let catalog = Catalog { models: entries };
+    let catalog = Catalog {
+        models: entries,
+        checkpoints: vec![catalog::internimage_t_offer()],
+    };
     let json = serde_json::to_string_pretty(&catalog).expect("serialises");
     let path = root.join(CATALOG_PATH);
     std::fs::create_dir_all(path.parent().expect("has a folder")).map_err(|e| e.to_string())?;
@@ -52,6 +55,37 @@ fn user_weights(folder: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// Converts an official checkpoint as the page would (int8), into `public/weights/` under its
+/// own name, for `cargo xtask serve --weights`.
+pub fn convert_into_user_weights(checkpoint: &Path) -> Result<PathBuf, String> {
+    convert_into(checkpoint, &workspace_root().join(USER_WEIGHTS))
+}
+
+fn convert_into(checkpoint: &Path, folder: &Path) -> Result<PathBuf, String> {
+    let at = |e: String| format!("{}: {e}", checkpoint.display());
+    let bytes = std::fs::read(checkpoint).map_err(|e| at(e.to_string()))?;
+    let name = (checkpoint.file_stem())
+        .ok_or_else(|| at("no file name".into()))?
+        .to_string_lossy()
+        .into_owned();
+    let file_name = checkpoint
+        .file_name()
+        .expect("has a stem")
+        .to_string_lossy();
+    let converted = convert::convert(&bytes, &convert::Options::int8(&file_name), &mut |_, _| {})
+        .map_err(|e| at(e.to_string()))?;
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let output = folder.join(format!("{name}.int8.safetensors"));
+    std::fs::write(&output, &converted.bytes).map_err(|e| format!("{}: {e}", output.display()))?;
+    println!(
+        "xtask: converted {} to {} ({:.1} MB, int8)",
+        checkpoint.display(),
+        output.display(),
+        converted.bytes.len() as f64 / 1e6
+    );
+    Ok(output)
 }
 
 /// `file` is the path from the site root; the page checks `size` and `sha256` before it loads.
@@ -101,6 +135,23 @@ mod tests {
         assert_eq!(e.sha256.len(), 64);
         assert_eq!(e.classes, 10);
         assert!(e.description.contains("trained here"), "{}", e.description);
+    }
+
+    #[test]
+    fn a_checkpoint_is_converted_into_weights_the_catalog_offers() {
+        let root = workspace_root();
+        let folder = std::env::temp_dir().join(format!("serve-weights-{}", std::process::id()));
+        let checkpoint = root.join("tests/fixtures/checkpoints/wrapped.pth");
+        let written = convert_into(&checkpoint, &folder).expect("converts");
+        assert_eq!(written, folder.join("wrapped.int8.safetensors"));
+        // The same bytes as `internimage convert wrapped.pth --dtype int8`.
+        let expected =
+            std::fs::read(root.join("tests/fixtures/checkpoints/wrapped.int8.safetensors"));
+        assert!(std::fs::read(&written).ok() == expected.ok());
+        assert_eq!(entry(&folder, &written).expect("offered").classes, 4);
+        let why = convert_into(&root.join("tests/fixtures/checkpoints/resnet.pth"), &folder);
+        assert!(why.is_err_and(|w| w.contains("resnet.pth") && w.contains("not an InternImage")));
+        std::fs::remove_dir_all(&folder).ok();
     }
 
     #[test]

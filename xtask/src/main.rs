@@ -3,6 +3,7 @@
 mod bench;
 mod catalog;
 mod demo_report;
+mod e2e;
 mod quant_report;
 mod server;
 mod setup;
@@ -26,12 +27,20 @@ enum Command {
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Official checkpoints (.pth, or the Hub's model.safetensors) to convert to int8 into
+        /// public/weights/ before serving, where the page offers them beside the demo model.
+        #[arg(long)]
+        weights: Vec<PathBuf>,
     },
     /// Install what is missing, then run every suite: native, browsers, end to end.
     Test {
         /// Only this suite (held to its minimum all the same).
         #[arg(value_enum)]
         suite: Option<suites::Suite>,
+        /// End to end only: run these files of tests/e2e/ (e.g. install.test.mjs), not held
+        /// to the suite's minimum.
+        #[arg(long, requires = "suite")]
+        only: Vec<String>,
     },
     /// int8 against f32 weights on the sample photographs (seeded InternImage-T by default).
     QuantReport {
@@ -76,8 +85,8 @@ pub fn workspace_root() -> PathBuf {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Command::Serve { port } => serve(port),
-        Command::Test { suite } => suites::run_all(suite),
+        Command::Serve { port, weights } => serve(port, &weights),
+        Command::Test { suite, only } => suites::run_all(suite, &only),
         Command::QuantReport { weights } => quant_report::run(weights.as_deref()),
         Command::DemoReport {
             weights,
@@ -100,7 +109,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(port: u16) -> Result<(), String> {
+fn serve(port: u16, checkpoints: &[PathBuf]) -> Result<(), String> {
+    for checkpoint in checkpoints {
+        catalog::convert_into_user_weights(checkpoint)?;
+    }
     setup::ensure_build_tools()?;
     let dist = setup::build_app()?;
     let server = server::StaticServer::start(&dist, port)?;

@@ -121,9 +121,16 @@ pub fn ExplorePanel(
 
     // The model puts pixel centres at integers: canvas pixel u of image pixel i lies in
     // [i, i + 1) * SCALE, whose centre is i.
+    // A narrow screen shows the canvas smaller than its pixels: scale the click back.
     let on_click = move |ev: MouseEvent| {
-        let x = f64::from(ev.offset_x()) / SCALE - 0.5;
-        let y = f64::from(ev.offset_y()) / SCALE - 0.5;
+        let shown = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+            .map_or(1.0, |c| {
+                f64::from(c.width()) / f64::from(c.client_width().max(1))
+            });
+        let x = f64::from(ev.offset_x()) * shown / SCALE - 0.5;
+        let y = f64::from(ev.offset_y()) * shown / SCALE - 0.5;
         set_point((x as f32, y as f32));
     };
     // Arrow keys move the point by one feature pixel of the chosen layer.

@@ -162,7 +162,7 @@ impl ModelConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let unsupported = |what: &str| Err(Error::Unsupported(format!("{what} (config {self:?})")));
+        let unsupported = |what: &str| Err(Error::Unsupported(what.to_owned()));
         if self.levels() == 0 || self.groups.len() != self.levels() {
             return unsupported("depths and groups must list the same, non-zero number of levels");
         }

@@ -349,7 +349,28 @@ pub fn to_safetensors_as(
     if let Some(description) = description {
         metadata.insert("description".into(), description.to_owned());
     }
-    safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error(e.to_string()))
+    let bytes =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| weights_error(e.to_string()))?;
+    Ok(with_sorted_header(bytes))
+}
+
+/// safetensors writes its metadata map in hash order, which differs from run to run and between
+/// the CLI and the page: the header is written again with its keys sorted, so that the same
+/// weights always give the same bytes.
+fn with_sorted_header(bytes: Vec<u8>) -> Vec<u8> {
+    let length = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + length]).expect("safetensors wrote JSON");
+    let mut text = serde_json::to_string(&header)
+        .expect("serialises")
+        .into_bytes();
+    // The data stays aligned as safetensors aligns it.
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut sorted = Vec::with_capacity(bytes.len() + 8);
+    sorted.extend((text.len() as u64).to_le_bytes());
+    sorted.extend(text);
+    sorted.extend(&bytes[8 + length..]);
+    sorted
 }
 
 #[cfg(test)]
@@ -371,6 +392,19 @@ mod tests {
             }
             Ok(values)
         }
+    }
+
+    #[test]
+    fn the_same_weights_give_the_same_bytes() {
+        let config = ModelConfig::test_tiny();
+        let seeded = SeededWeights::new(&config, 1);
+        let labels: Vec<String> = (0..config.num_classes).map(|i| i.to_string()).collect();
+        let write = || to_safetensors(&config, &seeded, Some(&labels), Some("seeded")).unwrap();
+        let first = write();
+        // Metadata maps hash with a new seed each time: several writes would differ.
+        assert!((0..4).all(|_| write() == first));
+        let parsed = SafetensorsWeights::parse(&first).expect("still safetensors");
+        assert_eq!(parsed.description.as_deref(), Some("seeded"));
     }
 
     #[test]
