@@ -89,6 +89,11 @@ pub enum InstallError {
     Download(DownloadError),
     #[error("{0}")]
     Convert(String),
+    #[error(
+        "nothing was heard from the download or the conversion for {0} s. Check the connection \
+         and press Retry"
+    )]
+    Silent(u32),
     /// The worker died: out of memory, most likely.
     #[error(
         "the conversion stopped ({0}). The file may be larger than this browser lets a page \
@@ -115,6 +120,7 @@ impl InstallError {
         matches!(
             self,
             Self::Unreachable(_)
+                | Self::Silent(_)
                 | Self::Download(DownloadError::BrokeOff(_) | DownloadError::Status { .. })
         )
     }

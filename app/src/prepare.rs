@@ -3,7 +3,7 @@
 //! WebAssembly; docs/performance.md#the-build-and-the-pages-thread), so the page hands the
 //! bytes to a worker and stays responsive while it works.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::pin::pin;
 
 use futures::future::{Either, select};
@@ -27,6 +27,11 @@ const WORKER_SCRIPT: &str = "./prepare_image.js";
 /// sign to the page through gloo's bridge; a loaded one prepares even a 12-megapixel photo
 /// well within this patience (docs/performance.md#the-build-and-the-pages-thread).
 const FIRST_ANSWER_PATIENCE_MS: u32 = 20_000;
+
+/// How long a worker that has answered before may take: far more than any image within the
+/// size limits needs. One that takes longer has died (gloo's bridge gives no sign of that); it
+/// is replaced, and this image is prepared on the page's thread.
+const ANSWER_PATIENCE_MS: u32 = 60_000;
 
 /// An image file's bytes on their way to the worker. As bytes, not a sequence of numbers, the
 /// message codec copies them in one piece: a phone photo is several MB.
@@ -62,7 +67,7 @@ pub async fn PrepareImage(file: ImageFile) -> Result<PreparedImage, String> {
 
 /// The page's handle on the worker, started once and shared by every classification.
 pub struct ImageWorker {
-    bridge: OneshotBridge<PrepareImage>,
+    bridge: RefCell<OneshotBridge<PrepareImage>>,
     state: Cell<WorkerState>,
 }
 
@@ -79,7 +84,7 @@ enum WorkerState {
 impl ImageWorker {
     pub fn start() -> Self {
         Self {
-            bridge: PrepareImage::spawner().spawn(WORKER_SCRIPT),
+            bridge: RefCell::new(PrepareImage::spawner().spawn(WORKER_SCRIPT)),
             state: Cell::new(WorkerState::Unproven),
         }
     }
@@ -90,11 +95,21 @@ impl ImageWorker {
         match self.state.get() {
             WorkerState::Failed => prepare(&bytes),
             WorkerState::Answering => {
-                (self.bridge.fork().run(ImageFile(bytes)).await).map_err(AppError::Prepared)
+                let mut bridge = self.bridge.borrow().fork();
+                let answer = bridge.run(ImageFile(bytes.clone()));
+                match select(pin!(answer), TimeoutFuture::new(ANSWER_PATIENCE_MS)).await {
+                    Either::Left((prepared, _)) => prepared.map_err(AppError::Prepared),
+                    Either::Right(_) => {
+                        // A new worker proves itself on the next image, as the first did.
+                        *self.bridge.borrow_mut() = PrepareImage::spawner().spawn(WORKER_SCRIPT);
+                        self.state.set(WorkerState::Unproven);
+                        prepare(&bytes)
+                    }
+                }
             }
             WorkerState::Unproven => {
                 // The page keeps the bytes, to prepare them itself should no answer come.
-                let mut bridge = self.bridge.fork();
+                let mut bridge = self.bridge.borrow().fork();
                 let answer = bridge.run(ImageFile(bytes.clone()));
                 match select(pin!(answer), TimeoutFuture::new(FIRST_ANSWER_PATIENCE_MS)).await {
                     Either::Left((prepared, _)) => {

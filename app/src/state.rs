@@ -2,11 +2,14 @@
 //! image. Panels read the signals and call the actions; nothing else writes the state. One
 //! [`Page`] is provided as context at the root.
 
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use catalog::{CatalogEntry, CheckpointOffer};
 use futures::StreamExt;
+use futures::future::{Either, select};
+use gloo::timers::future::TimeoutFuture;
 use gpu::model::sampling::LayerSampling;
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -147,6 +150,31 @@ pub enum PredictionState {
     Failed(AppError),
 }
 
+/// The model loaded, as the bytes it was built from.
+struct Held {
+    source: String,
+    bytes: Vec<u8>,
+    view: ModelView,
+}
+
+/// How long the conversion worker may say nothing (it reports every tenth of a second while it
+/// works) before it is given up: a stalled download, or a worker that died without a word.
+const SILENCE_PATIENCE_MS: u32 = 60_000;
+
+/// How long a failed kernel check waits for the device-lost report that may explain it.
+const DEVICE_LOST_GRACE_MS: u32 = 1_000;
+
+/// Devices replaced in one visit before the page stops and asks for a reload.
+const MAX_RECOVERIES: u32 = 3;
+
+/// What a device-lost error says of the reason.
+fn lost_reason(error: &AppError) -> String {
+    match error {
+        AppError::DeviceLost(reason) => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// An image to classify.
 #[derive(Clone)]
 pub enum ImageSource {
@@ -180,6 +208,12 @@ pub struct Page {
     /// Set once the adapter is found.
     engine: StoredValue<Option<Rc<Engine>>, LocalStorage>,
     images: StoredValue<Rc<ImageWorker>, LocalStorage>,
+    /// The bytes of the model loaded, to build it again on a new device.
+    held: StoredValue<Option<Rc<Held>>, LocalStorage>,
+    /// Devices replaced this visit.
+    recoveries: StoredValue<u32, LocalStorage>,
+    /// Counts classifications, so that only the last one started is shown.
+    classifications: StoredValue<u64, LocalStorage>,
     /// The image shown, classified again when another model loads.
     shown: StoredValue<Option<ImageSource>, LocalStorage>,
     /// The conversion under way, which Cancel ends.
@@ -210,6 +244,9 @@ impl Page {
             images: StoredValue::new_local(Rc::new(ImageWorker::start())),
             conversion: StoredValue::new_local(None),
             shown: StoredValue::new_local(None),
+            held: StoredValue::new_local(None),
+            recoveries: StoredValue::new_local(0),
+            classifications: StoredValue::new_local(0),
             chosen: RwSignal::new(saved.model),
         };
         Effect::new(move |_| {
@@ -243,7 +280,7 @@ impl Page {
                 Err(error) => return self.phase.set(Phase::Failed(error)),
             };
             let adapter = engine.adapter();
-            engine.on_device_lost(move |error| self.phase.set(Phase::Failed(error)));
+            engine.on_device_lost(move |error| self.recover_from(error));
             self.engine.set_value(Some(engine.clone()));
             self.phase.set(Phase::Checking(adapter.clone()));
             self.load_default_model().await;
@@ -254,8 +291,15 @@ impl Page {
             for level in 0..4 {
                 match engine.check_dcnv3_level(level).await {
                     Ok(check) => self.checks.update(|rows| rows.push(check)),
-                    // A lost device fails the checks too: keep its message, which says why.
-                    Err(error) => return self.fail_unless_failed(error),
+                    Err(error) => {
+                        // A lost device fails the checks too, and its own report may come a
+                        // moment later: then the checks stop, and the recovery speaks.
+                        TimeoutFuture::new(DEVICE_LOST_GRACE_MS).await;
+                        if self.recoveries.get_value() == 0 {
+                            self.fail_unless_failed(error);
+                        }
+                        return;
+                    }
                 }
             }
             self.phase.update(|phase| {
@@ -343,14 +387,10 @@ impl Page {
             "{} (converted on this page, kept in this browser)",
             model.name
         );
-        let result = match self.engine() {
-            Ok(engine) => engine.load_weights(&source, &bytes).await,
-            Err(error) => Err(error),
-        };
-        let result = result.map(|view| ModelView {
-            stored_key: Some(model.key.clone()),
-            ..view
-        });
+        let key = model.key.clone();
+        let result = self
+            .build(&source, bytes, |view| view.stored_key = Some(key))
+            .await;
         self.finish_load(result.map_err(|e| e.of(&model.name)), previous);
         true
     }
@@ -390,7 +430,15 @@ impl Page {
             };
             self.conversion.set_value(Some(conversion.clone()));
             let outcome = loop {
-                match events.next().await {
+                let next = events.next();
+                let event = match select(pin!(next), TimeoutFuture::new(SILENCE_PATIENCE_MS)).await
+                {
+                    Either::Left((event, _)) => event,
+                    Either::Right(_) => {
+                        break Err(Some(InstallError::Silent(SILENCE_PATIENCE_MS / 1000)));
+                    }
+                };
+                match event {
                     Some(Event::Report(Report::Progress(stage))) => {
                         self.install_stage(&name, stage)
                     }
@@ -474,14 +522,11 @@ impl Page {
         let stored = store::put(&kept, &bytes).await;
         self.model.set(ModelState::Loading(name.to_owned()));
         let source = format!("{name} (converted on this page from {})", what.source());
-        let result = match self.engine() {
-            Ok(engine) => engine.load_weights(&source, &bytes).await,
-            Err(error) => Err(error),
-        };
-        let result = result.map(|view| ModelView {
-            stored_key: stored.is_ok().then(|| kept.key.clone()),
-            ..view
-        });
+        let converted_bytes = bytes.len();
+        let key = stored.is_ok().then(|| kept.key.clone());
+        let result = self
+            .build(&source, bytes, |view| view.stored_key = key)
+            .await;
         match &stored {
             Ok(()) if result.is_ok() => {
                 self.chosen.set(Some(ChosenModel::Stored(kept.key.clone())))
@@ -492,7 +537,7 @@ impl Page {
                  next visit will download it again."
             ))),
         }
-        self.measured(&summary, bytes.len());
+        self.measured(&summary, converted_bytes);
         self.finish_load(result.map_err(|e| e.of(name)), previous);
         self.refresh_storage();
     }
@@ -546,11 +591,9 @@ impl Page {
                 Origin::BrowserCache => "from the browser cache",
             };
             let source = format!("{name} from this server ({origin}, size and SHA-256 verified)");
-            let view = self.engine()?.load_weights(&source, &bytes).await?;
-            Ok(ModelView {
-                served_file: Some(entry.file.clone()),
-                ..view
-            })
+            let file = entry.file.clone();
+            self.build(&source, bytes, |view| view.served_file = Some(file))
+                .await
         };
         let result = result.await;
         if result.is_ok() {
@@ -573,10 +616,76 @@ impl Page {
             self.model.set(ModelState::Loading(name.clone()));
             let result = async {
                 let bytes = read_file(&file).await?;
-                self.engine()?.load_weights(&name, &bytes).await
+                self.build(&name, bytes, |_| {}).await
             };
             self.finish_load(result.await.map_err(|e| e.of(&name)), previous);
         });
+    }
+
+    /// Builds the model from `bytes` and holds them, to build it again on a new device should
+    /// this one be lost. `mark` says where the model came from.
+    async fn build(
+        self,
+        source: &str,
+        bytes: Vec<u8>,
+        mark: impl FnOnce(&mut ModelView),
+    ) -> Result<ModelView, AppError> {
+        let mut view = self.engine()?.load_weights(source, &bytes).await?;
+        mark(&mut view);
+        self.held.set_value(Some(Rc::new(Held {
+            source: source.to_owned(),
+            bytes,
+            view: view.clone(),
+        })));
+        Ok(view)
+    }
+
+    /// A lost device (a driver reset, the tab out of GPU memory) is replaced: a new device,
+    /// the model built again from the bytes held, the image shown classified again. Only when
+    /// that fails, or keeps happening, does the page ask for a reload.
+    fn recover_from(self, lost: AppError) {
+        spawn_local(async move {
+            if self.recoveries.get_value() >= MAX_RECOVERIES {
+                return self.phase.set(Phase::Failed(lost));
+            }
+            self.recoveries.update_value(|n| *n += 1);
+            self.notice
+                .set(Some(format!("{lost} Starting a new GPU device…")));
+            match self.recover().await {
+                Ok(rebuilt) => self.notice.set(Some(format!(
+                    "The GPU device was lost ({}); the page started a new one{}.",
+                    lost_reason(&lost),
+                    if rebuilt {
+                        ", built the model on it again and classified the image again"
+                    } else {
+                        ""
+                    }
+                ))),
+                Err(_) => self.phase.set(Phase::Failed(lost)),
+            }
+        });
+    }
+
+    /// Whether a model was built again.
+    async fn recover(self) -> Result<bool, AppError> {
+        let engine = Rc::new(Engine::open().await?);
+        engine.on_device_lost(move |error| self.recover_from(error));
+        self.engine.set_value(Some(engine.clone()));
+        let Some(held) = self.held.get_value() else {
+            return Ok(false);
+        };
+        self.model
+            .set(ModelState::Loading(held.view.source.clone()));
+        let view = engine.load_weights(&held.source, &held.bytes).await?;
+        self.model.set(ModelState::Loaded(ModelView {
+            served_file: held.view.served_file.clone(),
+            stored_key: held.view.stored_key.clone(),
+            ..view
+        }));
+        if let Some(image) = self.shown.get_value() {
+            self.classify(image);
+        }
+        Ok(true)
     }
 
     fn finish_load(self, result: Result<ModelView, AppError>, previous: Option<ModelView>) {
@@ -604,6 +713,8 @@ impl Page {
         });
         self.prediction.set(PredictionState::Running(name.clone()));
         self.shown.set_value(Some(image.clone()));
+        self.classifications.update_value(|n| *n += 1);
+        let this = self.classifications.get_value();
         spawn_local(async move {
             let result = async {
                 let bytes = match image {
@@ -614,7 +725,12 @@ impl Page {
                 let prepared = self.images.get_value().prepare(bytes).await?;
                 engine.classify(prepared).await
             };
-            self.prediction.set(match result.await {
+            let result = result.await;
+            // A later classification (another image, a new model, a new device) has the say.
+            if self.classifications.get_value() != this {
+                return;
+            }
+            self.prediction.set(match result {
                 Ok(prediction) => {
                     if let Some(canvas) = self.preview.get_untracked() {
                         crate::canvas::put_rgba(

@@ -40,6 +40,11 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint<'_>, ConvertError> {
             Object::Unicode(text) => text.clone(),
             _ => continue,
         };
+        if !rebuildable(&value) {
+            return Err(unreadable(format!(
+                "the record of `{name_text}` is not a tensor's as torch.save writes it"
+            )));
+        }
         let info = value
             .into_tensor_info(name, Path::new(&folder))
             .map_err(|e| unreadable(format!("tensor `{name_text}`: {e}")))?;
@@ -98,9 +103,13 @@ fn check_lengths(pickle: &[u8]) -> Result<(), ConvertError> {
             b'X' => {
                 let length = pickle
                     .get(at + 1..at + 5)
-                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
                     .ok_or_else(|| lie(at))?;
-                4 + length
+                // In u64: on wasm32 a usize would overflow.
+                if 4 + u64::from(length) > rest as u64 {
+                    return Err(lie(at));
+                }
+                4 + length as usize
             }
             // LONG1: a byte count, then that many bytes (at most an i64's 8)
             0x8a => match pickle.get(at + 1) {
@@ -144,6 +153,48 @@ fn find_state_dict(root: Object) -> Result<(Vec<(Object, Object)>, String), Conv
         }
     }
     Ok((entries, "the top level".to_owned()))
+}
+
+fn is_class(object: &Object, module: &str, class: &str) -> bool {
+    matches!(object, Object::Class { module_name, class_name } if module_name == module && class_name == class)
+}
+
+/// Whether a state-dict value has the shape candle's `into_tensor_info` takes apart by index
+/// (it panics on a short tuple): a tensor rebuilt by `_rebuild_tensor_v2` from a storage
+/// record of five fields, possibly wrapped as a parameter or a typed tensor. Values that are
+/// not tensors at all pass: candle passes over them.
+fn rebuildable(value: &Object) -> bool {
+    let Object::Reduce { callable, args } = value else {
+        return true;
+    };
+    let tuple = |o: &Object| match o {
+        Object::Tuple(items) => Some(items.clone()),
+        _ => None,
+    };
+    if is_class(callable, "torch._tensor", "_rebuild_from_type_v2") {
+        // (function, type, args, state): candle rebuilds `function(*args)`.
+        return tuple(args).is_some_and(|a| {
+            a.len() >= 3
+                && rebuildable(&Object::Reduce {
+                    callable: Box::new(a[0].clone()),
+                    args: Box::new(a[2].clone()),
+                })
+        });
+    }
+    if is_class(callable, "torch._utils", "_rebuild_parameter") {
+        return tuple(args).is_some_and(
+            |a| matches!(a.first(), Some(inner @ Object::Reduce { .. }) if rebuildable(inner)),
+        );
+    }
+    if !is_class(callable, "torch._utils", "_rebuild_tensor_v2") {
+        return true;
+    }
+    // (storage, offset, size, stride, …), the storage a persistent record of five fields.
+    tuple(args).is_some_and(|a| {
+        a.len() >= 4
+            && matches!(&a[0], Object::PersistentLoad(record)
+                if tuple(record).is_some_and(|r| r.len() >= 5))
+    })
 }
 
 fn element_type(dtype: DType) -> ElementType {

@@ -157,4 +157,10 @@ both! {
         let why = error_of(include_bytes!("../../tests/fixtures/bad-inputs/pickle-huge-string.pth"));
         assert!(why.contains("runs past the pickle's end"), "{why}");
     }
+
+    fn a_tensor_record_too_short_to_take_apart_is_refused() {
+        // `_rebuild_tensor_v2` with one argument: candle's reader takes apart by index.
+        let why = error_of(include_bytes!("../../tests/fixtures/bad-inputs/pickle-short-tuple.pth"));
+        assert!(why.contains("the record of `a` is not a tensor's"), "{why}");
+    }
 }

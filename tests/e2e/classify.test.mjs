@@ -145,3 +145,23 @@ test('without its worker (the worker\'s files not served) the page prepares imag
     await app.close();
   }
 });
+
+test('a worker that stops answering after its first image is replaced, and the image is still classified', async () => {
+  const app = await openApp();
+  try {
+    const page = app.page;
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    await app.chooseImage(`${samples}shapes/heart.png`);
+    assert.equal((await app.top5())[0].label, 'heart');
+    // From now on no message reaches any worker, this one or its replacement: as if it died.
+    await page.evaluate(() => { Worker.prototype.postMessage = function () {}; });
+    const started = Date.now();
+    await app.chooseImage(`${samples}shapes/star-small.png`);
+    await page.getByText('star-small.png', { exact: true }).waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="top5-row"] .label')?.textContent === 'star', null, { timeout: 120_000 });
+    console.log(`image after the worker went silent: ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 90_000, 'the page gave up on the silent worker within its patience');
+  } finally {
+    await app.close();
+  }
+});
