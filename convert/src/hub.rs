@@ -68,8 +68,9 @@ impl HubConfig {
             what: "config.json is not a model configuration",
             detail: e.to_string(),
         })?;
+        // `DCNv3_pytorch` names the same operator, in PyTorch instead of CUDA.
         if let Some(op) = &config.core_op
-            && op != "DCNv3"
+            && !op.starts_with("DCNv3")
         {
             return Err(ConvertError::Unsupported(format!(
                 "its core operator is {op}; the engine runs DCNv3"

@@ -103,6 +103,7 @@ both! {
         assert_eq!(config.offset_scale, Some(1.0));
         let dcnv4 = HubConfig::parse(br#"{"core_op": "DCNv4", "offset_scale": 1.0}"#);
         assert!(matches!(dcnv4, Err(ConvertError::Unsupported(ref why)) if why.contains("DCNv4")));
+        assert!(HubConfig::parse(br#"{"core_op": "DCNv3_pytorch"}"#).is_ok());
         assert!(HubConfig::parse(b"<html>").is_err());
     }
 
