@@ -166,7 +166,7 @@ pub async fn fetch_verified(
 ) -> Result<(Vec<u8>, Origin), DownloadError> {
     // The key names the content, so a new file never meets a stale entry.
     let key = format!("{}?sha256={}", entry.file, entry.sha256);
-    let cache = open_cache().await;
+    let cache = open_cache(CACHE_NAME).await.ok();
     if let Some(cache) = &cache
         && let Some(bytes) = cached(cache, &key).await
     {
@@ -187,15 +187,19 @@ pub async fn fetch_verified(
     Ok((bytes, Origin::Network))
 }
 
-async fn open_cache() -> Option<web_sys::Cache> {
-    let caches = web_sys::window()?.caches().ok()?;
-    JsFuture::from(caches.open(CACHE_NAME))
+/// One of the browser's Cache Storage caches, opened by name.
+pub async fn open_cache(name: &str) -> Result<web_sys::Cache, String> {
+    let caches = (web_sys::window().ok_or("no window")?)
+        .caches()
+        .map_err(|e| js_text(&e))?;
+    JsFuture::from(caches.open(name))
         .await
-        .ok()
         .map(JsCast::unchecked_into)
+        .map_err(|e| js_text(&e))
 }
 
-async fn cached(cache: &web_sys::Cache, key: &str) -> Option<Vec<u8>> {
+/// The bytes kept under `key`, if they are there.
+pub async fn cached(cache: &web_sys::Cache, key: &str) -> Option<Vec<u8>> {
     let found = JsFuture::from(cache.match_with_str(key)).await.ok()?;
     let response: web_sys::Response = found.dyn_into().ok()?;
     let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;

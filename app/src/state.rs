@@ -89,7 +89,7 @@ impl Install {
     fn name(&self) -> String {
         match self {
             Self::Offer { offer, .. } => offer.name.clone(),
-            Self::Url(url) => file_name_of(url).to_owned(),
+            Self::Url(url) => catalog::file_name_of(url).to_owned(),
             Self::File(file) => file.name(),
         }
     }
@@ -106,7 +106,7 @@ impl Install {
                 }
             }
             Self::Url(url) => Job {
-                name: file_name_of(url).to_owned(),
+                name: catalog::file_name_of(url).to_owned(),
                 url: Some(url.clone()),
                 config_url: None,
                 description: None,
@@ -128,15 +128,6 @@ impl Install {
             Self::File(file) => format!("{} (a file dropped on this page)", file.name()),
         }
     }
-}
-
-/// The last segment of an address's path.
-fn file_name_of(url: &str) -> &str {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -322,6 +313,12 @@ impl Page {
     /// first. A kept model loads with no network request for weights.
     async fn load_default_model(self) {
         self.refresh_storage();
+        // The catalog names the offers even when the weights come from storage.
+        let catalog = download::fetch_catalog().await;
+        if let Ok(catalog) = &catalog {
+            self.catalog.set(catalog.models.clone());
+            self.offers.set(catalog.checkpoints.clone());
+        }
         let chosen = self.chosen.get_untracked();
         if let Some(ChosenModel::Stored(key)) = &chosen
             && let Some(model) = self
@@ -329,18 +326,11 @@ impl Page {
                 .get_untracked()
                 .into_iter()
                 .find(|m| &m.key == key)
+            && self.load_stored_now(model).await
         {
-            // The catalog still names the offers, but the weights come from storage.
-            let catalog = download::fetch_catalog().await;
-            if let Ok(catalog) = catalog {
-                self.catalog.set(catalog.models);
-                self.offers.set(catalog.checkpoints);
-            }
-            if self.load_stored_now(model).await {
-                return;
-            }
+            return;
         }
-        match download::fetch_catalog().await {
+        match catalog {
             Ok(catalog) => {
                 let wanted = match &chosen {
                     Some(ChosenModel::Served(file)) => {
@@ -349,8 +339,6 @@ impl Page {
                     _ => None,
                 };
                 let first = wanted.unwrap_or_else(|| catalog.models[0].clone());
-                self.catalog.set(catalog.models);
-                self.offers.set(catalog.checkpoints);
                 self.load_served(first).await;
             }
             Err(error) => self.model.set(ModelState::Failed {

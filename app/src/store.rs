@@ -3,7 +3,6 @@
 //! source) in local storage. A later visit loads a kept model with no network request.
 
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 const CACHE_NAME: &str = "internimage-converted";
@@ -78,14 +77,7 @@ fn write_list(models: &[StoredModel]) -> Result<(), String> {
 }
 
 async fn cache() -> Result<web_sys::Cache, String> {
-    let caches = web_sys::window()
-        .ok_or("no window")?
-        .caches()
-        .map_err(|e| crate::download::js_text(&e))?;
-    JsFuture::from(caches.open(CACHE_NAME))
-        .await
-        .map(JsCast::unchecked_into)
-        .map_err(|e| crate::download::js_text(&e))
+    crate::download::open_cache(CACHE_NAME).await
 }
 
 /// Keeps `bytes` as `model`; on any refusal nothing is left half kept, and the reason is given.
@@ -109,11 +101,7 @@ pub async fn put(model: &StoredModel, bytes: &[u8]) -> Result<(), String> {
 
 /// The kept bytes of `key`, if they are still there.
 pub async fn get(key: &str) -> Option<Vec<u8>> {
-    let cache = cache().await.ok()?;
-    let found = JsFuture::from(cache.match_with_str(key)).await.ok()?;
-    let response: web_sys::Response = found.dyn_into().ok()?;
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+    crate::download::cached(&cache().await.ok()?, key).await
 }
 
 pub async fn remove(key: &str) {

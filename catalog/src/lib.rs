@@ -61,9 +61,17 @@ impl CheckpointOffer {
 impl CheckpointSource {
     /// The file's name: the last segment of its address.
     pub fn file_name(&self) -> &str {
-        let path = self.url.split(['?', '#']).next().unwrap_or(&self.url);
-        path.rsplit('/').next().unwrap_or(path)
+        file_name_of(&self.url)
     }
+}
+
+/// The last segment of an address's path, without its query or fragment.
+pub fn file_name_of(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 /// InternImage-T as OpenGVLab publishes it: the Hub's safetensors first (no pickle to read in
