@@ -79,6 +79,9 @@ struct LoadedModel {
 pub struct Engine {
     ctx: GpuContext,
     model: RefCell<Option<Rc<LoadedModel>>>,
+    /// One piece of GPU work at a time: each is checked inside its own error scopes, which
+    /// nest as a stack and must not interleave.
+    turn: futures::lock::Mutex<()>,
 }
 
 impl Engine {
@@ -87,6 +90,7 @@ impl Engine {
         Ok(Self {
             ctx,
             model: RefCell::new(None),
+            turn: futures::lock::Mutex::new(()),
         })
     }
 
@@ -130,9 +134,16 @@ impl Engine {
     /// Checks the DCNv3 kernel at the `level`-th InternImage-T shape against the CPU reference.
     pub async fn check_dcnv3_level(&self, level: usize) -> Result<KernelCheck, AppError> {
         let shape = dcnv3::internimage_t_shapes()[level];
+        let _turn = self.turn.lock().await;
         let started = now_ms();
-        let comparison =
-            dcnv3::check_against_reference(&self.ctx, &shape, level as u64 + 1).await?;
+        let comparison = self
+            .ctx
+            .checked(dcnv3::check_against_reference(
+                &self.ctx,
+                &shape,
+                level as u64 + 1,
+            ))
+            .await?;
         Ok(KernelCheck {
             shape: format!(
                 "{}×{}×{}, G={}",
@@ -157,9 +168,18 @@ impl Engine {
             self.ctx.queue_done().await;
             gloo::timers::future::TimeoutFuture::new(0).await;
         };
-        let network =
-            InternImage::new_with_pauses(&self.ctx, &weights.config, &weights, size, yield_to_page)
-                .await?;
+        let _turn = self.turn.lock().await;
+        // An out-of-memory or invalid build fails here, and the model before stays.
+        let network = self
+            .ctx
+            .checked(InternImage::new_with_pauses(
+                &self.ctx,
+                &weights.config,
+                &weights,
+                size,
+                yield_to_page,
+            ))
+            .await?;
         let config = &weights.config;
         let view = ModelView {
             source: source.to_owned(),
@@ -193,11 +213,12 @@ impl Engine {
 
     /// Classifies a prepared image, keeping every layer's sampling.
     pub async fn classify(&self, image: PreparedImage) -> Result<Prediction, AppError> {
+        let _turn = self.turn.lock().await;
         let model = self.model.borrow().clone().ok_or(AppError::NoModel)?;
         let started = now_ms();
-        let (logits, sampling) = model
-            .network
-            .run_with_all_sampling(&self.ctx, &image.input)
+        let (logits, sampling) = self
+            .ctx
+            .checked(model.network.run_with_all_sampling(&self.ctx, &image.input))
             .await?;
         let millis = now_ms() - started;
         let top = top_k(&logits, 5)?

@@ -121,6 +121,14 @@ fn describe_engine(error: &gpu::Error) -> String {
             "Unusable numbers: {error}. The weights may be damaged; load them again or choose \
              others."
         ),
+        gpu::Error::GpuOutOfMemory(detail) => format!(
+            "The GPU ran out of memory ({detail}). Whatever was loaded before stays; close other \
+             tabs that use the GPU, or choose a smaller model."
+        ),
+        gpu::Error::GpuValidation(detail) => format!(
+            "The GPU refused the work ({detail}). Whatever was loaded before stays; this is a \
+             bug of the page: please report it with this message."
+        ),
         other => format!("The GPU engine failed: {other}. Reloading the page may help."),
     }
 }

@@ -167,8 +167,11 @@ async fn classify(
     println!("adapter: {} ({:?})", ctx.adapter.name, ctx.adapter.backend);
 
     let started = Instant::now();
-    let model =
-        InternImage::new(&ctx, &weights.config, &weights, size).map_err(|e| e.to_string())?;
+    // Out of GPU memory, or work the GPU refuses: a message, not a panic.
+    let model = ctx
+        .checked(async { InternImage::new(&ctx, &weights.config, &weights, size) })
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "model: {} channels, depths {:?}, {} dispatches, {:.2} GFLOP; built in {:.0} ms",
         weights.config.channels,
@@ -182,8 +185,8 @@ async fn classify(
         .map(|l| layer_index(&model, l))
         .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
-    let (logits, sampling) = model
-        .run_with_sampling(&ctx, &input, &chosen)
+    let (logits, sampling) = ctx
+        .checked(model.run_with_sampling(&ctx, &input, &chosen))
         .await
         .map_err(|e| e.to_string())?;
     println!(

@@ -129,12 +129,37 @@ impl GpuContext {
                 ..Default::default()
             })
             .await?;
+        // Natively an error outside every `checked` scope is written out, not a panic of the
+        // whole program; a browser writes it to its console by itself.
+        #[cfg(not(target_arch = "wasm32"))]
+        device.on_uncaptured_error(std::sync::Arc::new(|error| {
+            eprintln!("GPU error: {error}");
+        }));
         let summary = AdapterSummary::new(&adapter.get_info(), features);
         Ok(Self {
             device,
             queue,
             adapter: summary,
         })
+    }
+
+    /// Runs `work` with the device's out-of-memory and validation errors caught: either becomes
+    /// this function's error (its message the GPU's own), whatever `work` returned, instead of
+    /// wgpu's default (a panic natively, a console line in a browser). Scopes nest as a stack:
+    /// work checked this way must not interleave with other checked work on the same device.
+    pub async fn checked<T>(&self, work: impl Future<Output = Result<T>>) -> Result<T> {
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = work.await;
+        // The queue's own errors land in the scope only once it has done the work.
+        self.queue_done().await;
+        let invalid = validation.pop().await;
+        let out_of_memory = memory.pop().await;
+        match (out_of_memory, invalid) {
+            (Some(error), _) => Err(Error::GpuOutOfMemory(error.to_string())),
+            (None, Some(error)) => Err(Error::GpuValidation(error.to_string())),
+            (None, None) => result,
+        }
     }
 
     /// Blocks natively until the queue is idle; in the browser the event loop does this.

@@ -6,6 +6,10 @@ use thiserror::Error;
 pub enum Error {
     #[error("this browser does not offer WebGPU (navigator.gpu is missing or gives no adapter)")]
     WebGpuUnavailable,
+    #[error("the GPU ran out of memory: {0}")]
+    GpuOutOfMemory(String),
+    #[error("the GPU refused the work (a validation error): {0}")]
+    GpuValidation(String),
     #[error("no WebGPU adapter was found: {0}")]
     NoAdapter(String),
     #[error("the GPU refused to create a device: {0}")]

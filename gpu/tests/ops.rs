@@ -110,6 +110,37 @@ async fn assert_linear_matches(
 }
 
 dual_test! {
+    /// A GPU error inside checked work is the engine's error, not a panic (natively) or a line
+    /// in the console (in a browser), and the device works on after it.
+    async fn a_gpu_error_in_checked_work_is_an_error_and_the_device_goes_on() {
+        let ctx = context().await;
+        let too_big = ctx.device.limits().max_buffer_size.saturating_add(256);
+        let refused = ctx
+            .checked(async {
+                let _ = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("larger than the device allows"),
+                    size: too_big,
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                });
+                Ok(())
+            })
+            .await;
+        common::log(&format!("refused: {refused:?}"));
+        assert!(
+            matches!(refused, Err(gpu::Error::GpuValidation(_) | gpu::Error::GpuOutOfMemory(_))),
+            "{refused:?}"
+        );
+        let values = ctx
+            .checked(async {
+                let buffer = storage_from(&ctx, "after", &[1.5f32, -2.0]);
+                read_f32(&ctx, &buffer, 2).await
+            })
+            .await
+            .expect("the device works after a refused piece of work");
+        assert_eq!(values, [1.5, -2.0]);
+    }
+
     async fn conv2d_matches_reference() {
         let ctx = context().await;
         let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx, 0));
