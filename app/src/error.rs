@@ -20,10 +20,13 @@ pub enum AppError {
     DeviceLost(String),
     #[error("The file could not be read: {0}.")]
     FileRead(String),
-    #[error("The sample could not be fetched: {0}.")]
-    SampleFetch(String),
-    #[error("The sample is not served here ({0}).")]
-    SampleMissing(u16),
+    #[error(
+        "The image could not be fetched: {0}. A link to an image on another site works only \
+         where that site allows it (CORS)."
+    )]
+    ImageFetch(String),
+    #[error("The image is not there (HTTP status {0}).")]
+    ImageMissing(u16),
     /// What the image worker answered: it sends the text of its own error.
     #[error("{0}")]
     Prepared(String),

@@ -6,6 +6,7 @@ pub mod convert_worker;
 pub mod download;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod install;
 pub mod panels;
 pub mod persist;
@@ -16,18 +17,23 @@ pub mod store;
 
 use leptos::prelude::*;
 
-use panels::adapter::AdapterPanel;
+use panels::adapter::{AdapterTable, EngineStatus};
 use panels::checks::ChecksTable;
-use panels::explore::ExplorePanel;
+use panels::explore::{ComparePanel, DepthStrip, Explorer, FieldFigures, Stage};
 use panels::file_drop::first_file;
 use panels::image::ImagePanel;
 use panels::model::ModelPanel;
+use panels::prediction::PredictionPanel;
 use state::{ImageSource, Page};
 
+/// The page: the image and its overlay first (on the left on a wide screen), the prediction and
+/// the choices beside it; the layers through the depth and the receptive field below; the
+/// diagnostics last, closed.
 #[component]
 pub fn App() -> impl IntoView {
     let page = Page::restore();
     provide_context(page);
+    Explorer::provide(page);
     page.start();
     // Paste an image anywhere on the page.
     let paste = window_event_listener(leptos::ev::paste, move |ev: web_sys::ClipboardEvent| {
@@ -41,14 +47,43 @@ pub fn App() -> impl IntoView {
     view! {
         <header>
             <h1>"InternImage explorer"</h1>
-            <p class="tagline">"The InternImage classifier and its DCNv3 deformable convolutions, running on WebGPU in this tab."</p>
+            <p class="tagline">"Where the DCNv3 deformable convolutions of the InternImage classifier look, for any point of your image. Everything runs on WebGPU in this tab."</p>
         </header>
         <main>
-            <AdapterPanel />
-            <ModelPanel />
-            <ImagePanel />
-            <ExplorePanel sampling=page.sampling() preview=page.preview view=page.view />
-            <ChecksTable />
+            <EngineStatus />
+            <LinkNotice />
+            <div class="workspace">
+                <Stage />
+                <div class="side">
+                    <PredictionPanel />
+                    <ImagePanel />
+                    <ModelPanel />
+                </div>
+            </div>
+            <DepthStrip />
+            <ComparePanel />
+            <FieldFigures />
+            <details class="panel diagnostics" data-testid="diagnostics">
+                <summary>"Diagnostics: the WebGPU adapter and the DCNv3 self-check"</summary>
+                <AdapterTable />
+                <ChecksTable />
+            </details>
         </main>
+    }
+}
+
+/// What a link asked for and the page could not show, until dismissed.
+#[component]
+fn LinkNotice() -> impl IntoView {
+    let notice = expect_context::<Page>().link_notice;
+    move || {
+        notice.get().map(|text| {
+            view! {
+                <div class="panel link-notice" role="status" data-testid="link-notice">
+                    <p>{text}</p>
+                    <button type="button" class="secondary" on:click=move |_| notice.set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
     }
 }

@@ -17,7 +17,7 @@ use gpu::model::preprocess::{MEAN, STD, decode, preprocess};
 use crate::error::AppError;
 
 /// The network's input side: images are scaled and cropped to this square.
-pub const INPUT_SIZE: u32 = 224;
+pub use link::INPUT_SIZE;
 
 /// Where trunk puts the worker's script (the `prepare_image` bin, index.html).
 const WORKER_SCRIPT: &str = "./prepare_image.js";

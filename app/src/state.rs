@@ -18,18 +18,18 @@ use leptos::task::spawn_local;
 use crate::download::{self, Origin, Progress};
 use crate::engine::{AdapterView, Engine, KernelCheck, ModelView, Prediction};
 use crate::error::AppError;
+use crate::history;
 use crate::install::{Conversion, Event, InstallError, Job, Report, Stage, Summary};
-use crate::panels::explore::ViewState;
-use crate::persist::{self, ChosenModel, Saved};
+use crate::persist;
 use crate::prepare::{INPUT_SIZE, ImageWorker};
 use crate::samples::{self, Sample};
 use crate::store::{self, Estimate, StoredModel};
+use link::{ChosenModel, ImageRef, Link, Saved, View};
 
 /// Where the page is in its start-up.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     Searching,
-    Checking(AdapterView),
     Ready(AdapterView),
     Failed(AppError),
 }
@@ -170,8 +170,42 @@ fn lost_reason(error: &AppError) -> String {
 #[derive(Clone)]
 pub enum ImageSource {
     Sample(Sample),
+    /// An http(s) address, from a link.
+    Url(String),
     File(web_sys::File),
 }
+
+impl ImageSource {
+    fn name(&self) -> String {
+        match self {
+            Self::Sample(sample) => sample.file.to_owned(),
+            Self::Url(url) => catalog::file_name_of(url).to_owned(),
+            Self::File(file) => file.name(),
+        }
+    }
+
+    /// How a link names it; a file from this computer has no such name.
+    fn reference(&self) -> Option<ImageRef> {
+        match self {
+            Self::Sample(sample) => Some(ImageRef::Sample(sample.file.to_owned())),
+            Self::Url(url) => Some(ImageRef::Url(url.clone())),
+            Self::File(_) => None,
+        }
+    }
+}
+
+/// An image chosen or dropped in this visit.
+#[derive(Clone)]
+pub struct GalleryImage {
+    pub id: u32,
+    pub name: String,
+    /// An object URL of the file, for its thumbnail.
+    pub thumbnail: String,
+    pub file: web_sys::File,
+}
+
+/// The gallery keeps this many images; older ones leave it.
+const GALLERY_LIMIT: usize = 48;
 
 /// The page: its signals, and the engine and image worker its actions share. Copy, so that
 /// every handler holds it whole.
@@ -184,9 +218,23 @@ pub struct Page {
     /// Official checkpoints the page can fetch and convert.
     pub offers: RwSignal<Vec<CheckpointOffer>>,
     pub prediction: RwSignal<PredictionState>,
-    /// The bundled sample shown, if it is one: what a reload restores.
-    pub sample: RwSignal<Option<String>>,
-    pub view: RwSignal<ViewState>,
+    /// The image shown as a link names it: None before the first image, or for a file from
+    /// this computer (which `shown_file` then says).
+    pub image: RwSignal<Option<ImageRef>>,
+    pub shown_file: RwSignal<bool>,
+    pub view: RwSignal<View>,
+    /// What the link the page was opened with asked for and did not get, in words.
+    pub link_notice: RwSignal<Option<String>>,
+    /// Whether the DCNv3 self-check runs now.
+    pub checking: RwSignal<bool>,
+    /// The images chosen or dropped in this visit, and which of them is shown.
+    pub gallery: RwSignal<Vec<GalleryImage>, LocalStorage>,
+    pub gallery_shown: RwSignal<Option<u32>>,
+    /// The last image classified and what the network made of it: still shown while the next
+    /// one runs (a camera's frames follow one another without a blank between).
+    pub result: RwSignal<Option<(String, Prediction)>>,
+    /// The second image of a comparison, classified beside the one shown.
+    pub compared: RwSignal<Option<PredictionState>>,
     /// The models converted and kept in this browser, and its storage estimate.
     pub stored: RwSignal<Vec<StoredModel>>,
     pub storage: RwSignal<Option<Estimate>>,
@@ -211,12 +259,26 @@ pub struct Page {
     conversion: StoredValue<Option<Rc<Conversion>>, LocalStorage>,
     /// The model the next visit starts with.
     chosen: RwSignal<Option<ChosenModel>>,
+    /// The model a link asked for, until it is loaded or found missing.
+    linked_model: StoredValue<Option<String>>,
+    /// Whether the view came from a link, to be checked against the model's layers once.
+    linked_view: StoredValue<bool>,
 }
 
 impl Page {
-    /// The page as the last visit left it (sample and view), and saving it from now on.
+    /// The page as its link says, else as the last visit left it (model, sample and view), and
+    /// saving it from now on.
     pub fn restore() -> Self {
-        let saved = persist::load();
+        let mut saved = persist::load();
+        let (link, ignored) = history::opened_with();
+        let linked = link.is_some();
+        let mut image = saved.sample.clone().map(ImageRef::Sample);
+        let mut linked_model = None;
+        if let Some(link) = link {
+            saved.view = link.view;
+            image = link.image.or(image);
+            linked_model = link.model;
+        }
         let page = Self {
             phase: RwSignal::new(Phase::Searching),
             checks: RwSignal::new(Vec::new()),
@@ -224,8 +286,15 @@ impl Page {
             catalog: RwSignal::new(Vec::new()),
             offers: RwSignal::new(Vec::new()),
             prediction: RwSignal::new(PredictionState::Idle),
-            sample: RwSignal::new(saved.sample),
+            image: RwSignal::new(image),
+            shown_file: RwSignal::new(false),
             view: RwSignal::new(saved.view),
+            link_notice: RwSignal::new(history::describe_ignored(&ignored)),
+            checking: RwSignal::new(false),
+            gallery: RwSignal::new_local(Vec::new()),
+            gallery_shown: RwSignal::new(None),
+            compared: RwSignal::new(None),
+            result: RwSignal::new(None),
             stored: RwSignal::new(store::list()),
             storage: RwSignal::new(None),
             notice: RwSignal::new(None),
@@ -239,22 +308,100 @@ impl Page {
             recoveries: StoredValue::new_local(0),
             classifications: StoredValue::new_local(0),
             chosen: RwSignal::new(saved.model),
+            linked_model: StoredValue::new(linked_model),
+            linked_view: StoredValue::new(linked),
         };
         Effect::new(move |_| {
             persist::save(&Saved {
                 model: page.chosen.get(),
-                sample: page.sample.get(),
+                sample: match page.image.get() {
+                    Some(ImageRef::Sample(file)) => Some(file),
+                    _ => None,
+                },
                 view: page.view.get(),
             })
         });
+        page.fit_view_to_model();
+        history::follow(page);
         page
+    }
+
+    /// The link that shows what the page shows now.
+    pub fn link(self) -> Link {
+        Link {
+            model: self.model_link_name(),
+            image: self.image.get(),
+            view: self.view.get(),
+        }
+    }
+
+    /// [`Page::link`] without tracking it, for event handlers.
+    pub fn link_untracked(self) -> Link {
+        untrack(|| self.link())
+    }
+
+    /// The loaded model as a link names it: a served file's name, or the id of the offer a
+    /// kept model was converted from. A dropped file has none.
+    fn model_link_name(self) -> Option<String> {
+        self.model.with(|m| {
+            let view = m.loaded()?;
+            if let Some(file) = &view.served_file {
+                return Some(catalog::file_name_of(file).to_owned());
+            }
+            let key = view.stored_key.as_ref()?;
+            self.stored.with(|s| {
+                s.iter()
+                    .find(|m| &m.key == key)
+                    .and_then(|m| m.offer.clone())
+            })
+        })
+    }
+
+    /// Keeps the view inside the model's layers and groups; a link's impossible layer or group
+    /// is named in the link notice.
+    fn fit_view_to_model(self) {
+        Effect::new(move |_| {
+            let Some(layers) = self.sampling().get() else {
+                return;
+            };
+            let view = self.view.get_untracked();
+            let mut fitted = view.clone();
+            let mut ignored = Vec::new();
+            match layers.get(view.layer) {
+                None => {
+                    ignored.push(link::Ignored::new(
+                        "layer",
+                        format!("this model has {} DCNv3 layers", layers.len()),
+                    ));
+                    fitted.layer = 0;
+                    fitted.group = None;
+                }
+                Some(layer) if view.group.is_some_and(|g| g >= layer.groups) => {
+                    ignored.push(link::Ignored::new(
+                        "group",
+                        format!("this layer has {} groups", layer.groups),
+                    ));
+                    fitted.group = None;
+                }
+                Some(_) => {}
+            }
+            if fitted != view {
+                self.view.set(fitted);
+            }
+            if self.linked_view.get_value() {
+                self.linked_view.set_value(false);
+                if let Some(text) = history::describe_ignored(&ignored) {
+                    self.link_notice.set(Some(text));
+                }
+            }
+        });
     }
 
     /// Every DCNv3 layer's sampling for the image shown.
     pub fn sampling(self) -> Signal<Option<Arc<Vec<LayerSampling>>>> {
-        Signal::derive(move || match self.prediction.get() {
-            PredictionState::Done { prediction, .. } => Some(prediction.sampling),
-            _ => None,
+        Signal::derive(move || {
+            self.result
+                .with(|r| r.as_ref().map(|(_, p)| p.sampling.clone()))
         })
     }
 
@@ -272,13 +419,96 @@ impl Page {
             };
             let adapter = engine.adapter();
             engine.on_device_lost(move |error| self.recover_from(error));
-            self.engine.set_value(Some(engine.clone()));
-            self.phase.set(Phase::Checking(adapter.clone()));
+            self.engine.set_value(Some(engine));
+            self.phase.set(Phase::Ready(adapter));
             self.load_default_model().await;
-            let saved = self.sample.get_untracked();
-            if let Some(sample) = saved.as_deref().and_then(samples::named) {
-                self.classify(ImageSource::Sample(sample));
+            if let Some(image) = self.image.get_untracked() {
+                self.show(image);
             }
+        });
+    }
+
+    /// Classifies the image a link or the last visit named; an unknown sample is named in the
+    /// link notice.
+    pub fn show(self, image: ImageRef) {
+        match image {
+            ImageRef::Sample(file) => match samples::named(&file) {
+                Some(sample) => self.classify(ImageSource::Sample(sample)),
+                None => {
+                    self.image.set(None);
+                    self.add_link_notice(&format!(
+                        "image ({file} is not one of this page's samples)"
+                    ));
+                }
+            },
+            ImageRef::Url(url) => self.classify(ImageSource::Url(url)),
+        }
+    }
+
+    fn add_link_notice(self, part: &str) {
+        self.link_notice.update(|notice| {
+            *notice = Some(match notice.take() {
+                Some(text) => format!("{text} Also ignored: {part}."),
+                None => format!("Ignored from the link: {part}. The rest is shown."),
+            })
+        });
+    }
+
+    /// Adds image files to the gallery and shows the first of them. Files that are not images
+    /// (a folder holds other things too) are left out.
+    pub fn add_images(self, files: Vec<web_sys::File>) {
+        let images: Vec<web_sys::File> = files
+            .into_iter()
+            .filter(|f| f.type_().starts_with("image/") || f.type_().is_empty())
+            .collect();
+        let Some(first) = images.first().cloned() else {
+            return;
+        };
+        let first_id = self
+            .gallery
+            .with_untracked(|g| g.last().map_or(0, |i| i.id + 1));
+        self.gallery.update(|gallery| {
+            for (n, file) in images.into_iter().enumerate() {
+                let thumbnail =
+                    web_sys::Url::create_object_url_with_blob(&file).unwrap_or_default();
+                gallery.push(GalleryImage {
+                    id: first_id + n as u32,
+                    name: file.name(),
+                    thumbnail,
+                    file,
+                });
+            }
+            let over = gallery.len().saturating_sub(GALLERY_LIMIT);
+            for old in gallery.drain(..over) {
+                let _ = web_sys::Url::revoke_object_url(&old.thumbnail);
+            }
+        });
+        self.classify(ImageSource::File(first));
+        self.gallery_shown.set(Some(first_id));
+    }
+
+    /// Shows one image of the gallery.
+    pub fn show_gallery_image(self, id: u32) {
+        let file = self
+            .gallery
+            .with_untracked(|g| g.iter().find(|i| i.id == id).map(|i| i.file.clone()));
+        if let Some(file) = file {
+            self.classify(ImageSource::File(file));
+            self.gallery_shown.set(Some(id));
+        }
+    }
+
+    /// Checks the DCNv3 kernel at InternImage-T's four shapes against its CPU reference.
+    pub fn run_checks(self) {
+        if self.checking.get_untracked() {
+            return;
+        }
+        let Ok(engine) = self.engine() else {
+            return;
+        };
+        self.checking.set(true);
+        self.checks.set(Vec::new());
+        spawn_local(async move {
             for level in 0..4 {
                 match engine.check_dcnv3_level(level).await {
                     Ok(check) => self.checks.update(|rows| rows.push(check)),
@@ -289,15 +519,11 @@ impl Page {
                         if self.recoveries.get_value() == 0 {
                             self.fail_unless_failed(error);
                         }
-                        return;
+                        break;
                     }
                 }
             }
-            self.phase.update(|phase| {
-                if !matches!(phase, Phase::Failed(_)) {
-                    *phase = Phase::Ready(adapter);
-                }
-            });
+            self.checking.set(false);
         });
     }
 
@@ -319,7 +545,11 @@ impl Page {
             self.catalog.set(catalog.models.clone());
             self.offers.set(catalog.checkpoints.clone());
         }
-        let chosen = self.chosen.get_untracked();
+        let linked = self.linked_model.get_value();
+        let chosen = match linked {
+            Some(name) => self.chosen_by_link(&name),
+            None => self.chosen.get_untracked(),
+        };
         if let Some(ChosenModel::Stored(key)) = &chosen
             && let Some(model) = self
                 .stored
@@ -345,6 +575,64 @@ impl Page {
                 error,
                 previous: None,
             }),
+        }
+    }
+
+    /// The model a link names, among the served models and the offers kept here. An offer not
+    /// kept yet, or a name nobody knows, is said in the link notice.
+    fn chosen_by_link(self, name: &str) -> Option<ChosenModel> {
+        self.linked_model.set_value(None);
+        if let Some(entry) = self
+            .catalog
+            .with_untracked(|c| c.iter().find(|e| e.file_name() == name).cloned())
+        {
+            return Some(ChosenModel::Served(entry.file));
+        }
+        let offer = self
+            .offers
+            .with_untracked(|o| o.iter().find(|o| o.id == name).cloned());
+        let Some(offer) = offer else {
+            self.add_link_notice(&format!("model ({name} is not a model this page offers)"));
+            return None;
+        };
+        let kept = self.stored.with_untracked(|s| {
+            s.iter()
+                .find(|m| m.offer.as_deref() == Some(name))
+                .map(|m| m.key.clone())
+        });
+        if kept.is_none() {
+            self.link_notice.set(Some(format!(
+                "This link shows {0}, which this browser does not have yet: press Get {0} \
+                 below to see the same view. Until then the demo model shows it.",
+                offer.name
+            )));
+        }
+        kept.map(ChosenModel::Stored)
+    }
+
+    /// Loads the model a link names, when it is not the one loaded (Back and Forward).
+    pub fn open_linked_model(self, name: &str) {
+        if self.model_link_name().as_deref() == Some(name) || self.model.get_untracked().is_busy() {
+            return;
+        }
+        match self.chosen_by_link(name) {
+            Some(ChosenModel::Served(file)) => {
+                if let Some(entry) = self
+                    .catalog
+                    .with_untracked(|c| c.iter().find(|e| e.file == file).cloned())
+                {
+                    self.load_served_model(entry);
+                }
+            }
+            Some(ChosenModel::Stored(key)) => {
+                if let Some(model) = self
+                    .stored
+                    .with_untracked(|s| s.iter().find(|m| m.key == key).cloned())
+                {
+                    self.load_stored(model);
+                }
+            }
+            None => {}
         }
     }
 
@@ -691,29 +979,16 @@ impl Page {
     /// Classifies an image and shows it as the network saw it. Only bundled samples are
     /// remembered for the next visit.
     pub fn classify(self, image: ImageSource) {
-        let name = match &image {
-            ImageSource::Sample(sample) => sample.file.to_owned(),
-            ImageSource::File(file) => file.name(),
-        };
-        self.sample.set(match &image {
-            ImageSource::Sample(sample) => Some(sample.file.to_owned()),
-            ImageSource::File(_) => None,
-        });
+        let name = image.name();
+        self.image.set(image.reference());
+        self.shown_file.set(matches!(image, ImageSource::File(_)));
+        self.gallery_shown.set(None);
         self.prediction.set(PredictionState::Running(name.clone()));
         self.shown.set_value(Some(image.clone()));
         self.classifications.update_value(|n| *n += 1);
         let this = self.classifications.get_value();
         spawn_local(async move {
-            let result = async {
-                let bytes = match image {
-                    ImageSource::Sample(sample) => fetch_sample(sample).await?,
-                    ImageSource::File(file) => read_file(&file).await?,
-                };
-                let engine = self.engine()?;
-                let prepared = self.images.get_value().prepare(bytes).await?;
-                engine.classify(prepared).await
-            };
-            let result = result.await;
+            let result = self.run_classification(image).await;
             // A later classification (another image, a new model, a new device) has the say.
             if self.classifications.get_value() != this {
                 return;
@@ -728,10 +1003,41 @@ impl Page {
                             INPUT_SIZE,
                         );
                     }
+                    self.result.set(Some((name.clone(), prediction.clone())));
                     PredictionState::Done { name, prediction }
                 }
-                Err(error) => PredictionState::Failed(error.of(&name)),
+                Err(error) => {
+                    self.result.set(None);
+                    PredictionState::Failed(error.of(&name))
+                }
             });
+        });
+    }
+}
+
+impl Page {
+    async fn run_classification(self, image: ImageSource) -> Result<Prediction, AppError> {
+        let bytes = match image {
+            ImageSource::Sample(sample) => fetch_image(&samples::url(sample)).await?,
+            ImageSource::Url(url) => fetch_image(&url).await?,
+            ImageSource::File(file) => read_file(&file).await?,
+        };
+        let engine = self.engine()?;
+        let prepared = self.images.get_value().prepare(bytes).await?;
+        engine.classify(prepared).await
+    }
+
+    /// Classifies a second image for the comparison, leaving the one shown as it is.
+    pub fn classify_for_compare(self, image: ImageSource) {
+        let name = image.name();
+        self.compared
+            .set(Some(PredictionState::Running(name.clone())));
+        spawn_local(async move {
+            let result = self.run_classification(image).await;
+            self.compared.set(Some(match result {
+                Ok(prediction) => PredictionState::Done { name, prediction },
+                Err(error) => PredictionState::Failed(error.of(&name)),
+            }));
         });
     }
 }
@@ -780,13 +1086,28 @@ async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, AppError> {
         .map_err(|e| AppError::FileRead(e.to_string()))
 }
 
-async fn fetch_sample(sample: Sample) -> Result<Vec<u8>, AppError> {
-    let response = gloo::net::http::Request::get(&samples::url(sample))
+/// A sample, or an image a link names: within the size the image reader accepts.
+async fn fetch_image(url: &str) -> Result<Vec<u8>, AppError> {
+    let response = gloo::net::http::Request::get(url)
         .send()
         .await
-        .map_err(|e| AppError::SampleFetch(e.to_string()))?;
+        .map_err(|e| AppError::ImageFetch(e.to_string()))?;
     if !response.ok() {
-        return Err(AppError::SampleMissing(response.status()));
+        return Err(AppError::ImageMissing(response.status()));
     }
-    (response.binary().await).map_err(|e| AppError::SampleFetch(e.to_string()))
+    let announced = response
+        .headers()
+        .get("content-length")
+        .and_then(|l| l.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_IMAGE_FILE_BYTES) {
+        return Err(AppError::ImageFetch(format!(
+            "the image is {} MB, more than the {} MB this page reads",
+            announced.unwrap_or(0) / 1_000_000,
+            MAX_IMAGE_FILE_BYTES / 1_000_000
+        )));
+    }
+    (response.binary().await).map_err(|e| AppError::ImageFetch(e.to_string()))
 }
+
+/// The largest image file fetched from an address.
+const MAX_IMAGE_FILE_BYTES: u64 = 64_000_000;

@@ -6,6 +6,11 @@ import { openApp } from './browser.mjs';
 test('the page finds a WebGPU adapter and shows the DCNv3 kernel matching its reference', async () => {
   const app = await openApp();
   try {
+    // Closed at first: the person's image comes first.
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    assert.equal(await app.page.getByTestId('diagnostics').evaluate((d) => d.open), false);
+    assert.equal(await app.page.getByTestId('dcnv3-row').count(), 0, 'the self-check waits to be asked');
+    await app.openDiagnostics();
     await app.adapterName().waitFor({ timeout: 120_000 });
     assert.match(await app.adapterName().textContent(), /\S/, 'the adapter has a name');
     const rows = await app.kernelChecks(4);

@@ -19,9 +19,14 @@ const FLAGS = [
 export const APP_URL = process.env.APP_URL ?? 'http://127.0.0.1:8080/';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? 'screenshots';
 
-export async function openApp({ withoutWebGpu = false, captureDevices = false, beforeLoad = null } = {}) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
-  const page = await browser.newPage({ viewport: { width: 1100, height: 760 }, acceptDownloads: true });
+/// The two widths every screen is judged at.
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/// A fresh browser (a fresh profile: nothing stored) on the app, at `query` (a link's `?…`).
+export async function openApp({ withoutWebGpu = false, captureDevices = false, beforeLoad = null, query = '', viewport = DESKTOP, args = [] } = {}) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...args], headless: true });
+  const page = await browser.newPage({ viewport, acceptDownloads: true });
   const consoleErrors = [];
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
@@ -46,7 +51,7 @@ export async function openApp({ withoutWebGpu = false, captureDevices = false, b
     });
   }
   if (beforeLoad) await beforeLoad(page);
-  await page.goto(APP_URL);
+  await page.goto(`${APP_URL}${query}`);
   return new AppPage(browser, page, consoleErrors);
 }
 
@@ -59,6 +64,27 @@ export class AppPage {
 
   adapterName() {
     return this.page.getByTestId('adapter-name');
+  }
+
+  /// Opens the closed Diagnostics section.
+  async openDiagnostics() {
+    const details = this.page.getByTestId('diagnostics');
+    if (!(await details.evaluate((d) => d.open))) await details.locator('summary').click();
+  }
+
+  /// Clicks the overlay at image point (x, y), whatever size the canvas is shown at.
+  async clickImage(x, y) {
+    const overlay = this.page.getByTestId('overlay');
+    const { shownScale } = await this.overlayScale();
+    await overlay.click({ position: { x: (x + 0.5) * shownScale, y: (y + 0.5) * shownScale } });
+  }
+
+  /// Canvas pixels per image pixel, and CSS pixels per image pixel as shown.
+  async overlayScale() {
+    return this.page.getByTestId('overlay').evaluate((c) => ({
+      canvasScale: c.width / 224,
+      shownScale: c.clientWidth / 224,
+    }));
   }
 
   modelDescription() {
@@ -84,8 +110,11 @@ export class AppPage {
     return this.page.getByTestId('error');
   }
 
-  /// Waits until all four DCNv3 self-check rows are in; SwiftShader takes its time.
+  /// Runs the self-check from the diagnostics and waits until all four DCNv3 rows are in;
+  /// SwiftShader takes its time.
   async kernelChecks(count = 4) {
+    await this.openDiagnostics();
+    await this.page.getByTestId('run-checks').click();
     await this.page.waitForFunction(
       (n) => document.querySelectorAll('[data-testid="dcnv3-row"]').length >= n,
       count,
@@ -103,6 +132,17 @@ export class AppPage {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const path = join(SCREENSHOT_DIR, `${name}.png`);
     await this.page.screenshot({ path, fullPage: true });
+    return path;
+  }
+
+  /// A full-page screenshot at a phone's width (390 x 844), then back to the width before.
+  async phoneScreenshot(name) {
+    const before = this.page.viewportSize();
+    await this.page.setViewportSize(PHONE);
+    await this.page.waitForTimeout(400);
+    const path = await this.screenshot(name);
+    await this.page.setViewportSize(before);
+    await this.page.waitForTimeout(200);
     return path;
   }
 

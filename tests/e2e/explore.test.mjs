@@ -36,9 +36,10 @@ function meanSpread(points) {
 async function checkOverlayPicture(page, points, groups) {
   const overlay = await canvasPixels(page, 'overlay');
   const preview = await canvasPixels(page, 'preview');
-  assert.equal(overlay.width, 2 * preview.width, 'the overlay shows the input at twice its size');
+  const scale = overlay.width / preview.width;
+  assert.equal(scale, 2.5, 'the overlay shows the input at 2.5 times its size');
   const [px, py] = (await page.getByTestId('overlay').getAttribute('data-point')).split(',').map(Number);
-  const at = (v) => (v + 0.5) * 2;
+  const at = (v) => (v + 0.5) * scale;
   const [cx, cy] = [at(px), at(py)];
   // The page's radius of a point: its area proportional to its weight, 5 px for 1/9.
   const radius = (p) => Math.max(1.5, 5 * Math.sqrt(9 * p.m));
@@ -61,7 +62,7 @@ async function checkOverlayPicture(page, points, groups) {
     for (let x = 8; x < overlay.width; x += 16) {
       // Away from every point, the regular grid's circles and the cross-hair.
       if (Math.hypot(x - cx, y - cy) < 110 || points.some((p) => Math.hypot(at(p.x) - x, at(p.y) - y) < radius(p) + 3)) continue;
-      const photo = pixelAt(preview, x / 2, y / 2);
+      const photo = pixelAt(preview, x / scale, y / scale);
       const veiled = [0, 1, 2].map((c) => photo[c] * 0.65 + 255 * 0.35);
       const rgb = pixelAt(overlay, x, y);
       assert.ok(near(rgb, veiled, 3), `background at (${x}, ${y}) is ${rgb}, the veiled photo ${veiled.map(Math.round)}`);
@@ -72,23 +73,30 @@ async function checkOverlayPicture(page, points, groups) {
   return { coloured, background };
 }
 
-/// A heat map's canvas holds the values its caption claims: each pixel's colour read back
-/// through the ramp gives the map's lowest, highest and mean value.
-async function checkHeatMap(page, testId) {
-  const [lo, hi, mean] = (await page.getByTestId(testId).getAttribute('data-range')).split(',').map(Number);
-  const pixels = await canvasPixels(page, testId);
-  const values = [];
-  for (let i = 0; i < pixels.data.length; i += 4) {
-    const [t, distance] = rampPosition(pixels.data.slice(i, i + 3));
-    assert.ok(distance <= 2, `${testId}: pixel ${i / 4} is off the colour ramp by ${distance}`);
-    values.push(lo + t * (hi - lo));
-  }
+/// The heat map laid over the image, at full opacity, holds the values its legend claims: each
+/// feature pixel's colour, read at its centre through the ramp, lies in the legend's range, and
+/// together they give its mean. The cross-hair's cell is not read.
+async function checkHeatOverlay(page, { width, height, stride }) {
+  const [lo, hi, mean] = (await page.getByTestId('overlay').getAttribute('data-heat')).split(',').map(Number);
+  const overlay = await canvasPixels(page, 'overlay');
+  const scale = overlay.width / 224;
+  const [px, py] = (await page.getByTestId('overlay').getAttribute('data-point')).split(',').map(Number);
   const span = Math.max(hi - lo, 1e-6);
+  const values = [];
+  for (let r = 0; r < height; r += 1) {
+    for (let c = 0; c < width; c += 1) {
+      const [x, y] = [c * stride, r * stride];
+      if (Math.hypot(x - px, y - py) < 12 / scale + 1) continue;
+      const [t, distance] = rampPosition(pixelAt(overlay, (x + 0.5) * scale, (y + 0.5) * scale));
+      assert.ok(distance <= 2, `cell (${c}, ${r}) is off the colour ramp by ${distance}`);
+      values.push(lo + t * (hi - lo));
+    }
+  }
   const readMean = values.reduce((a, b) => a + b, 0) / values.length;
-  assert.ok(Math.abs(Math.min(...values) - lo) <= 0.01 * span, `${testId}: darkest ${Math.min(...values)} vs ${lo}`);
-  assert.ok(Math.abs(Math.max(...values) - hi) <= 0.01 * span, `${testId}: brightest ${Math.max(...values)} vs ${hi}`);
-  assert.ok(Math.abs(readMean - mean) <= 0.01 * span + 1e-3, `${testId}: mean read back ${readMean}, caption ${mean}`);
-  return { lo, hi, mean, readMean };
+  assert.ok(Math.min(...values) >= lo - 0.01 * span && Math.max(...values) <= hi + 0.01 * span,
+    `read ${Math.min(...values)}..${Math.max(...values)}, legend ${lo}..${hi}`);
+  assert.ok(Math.abs(readMean - mean) <= 0.03 * span + 1e-3, `mean read back ${readMean}, legend ${mean}`);
+  return { lo, hi, mean, readMean, cells: values.length };
 }
 
 function weightsPerGroup(points) {
@@ -107,7 +115,7 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     await page.getByTestId('explore').waitFor({ state: 'visible', timeout: 60_000 });
 
     // The first layer of the demo model: level 0, 2 groups, stride 4.
-    await page.getByTestId('overlay').click({ position: { x: 101, y: 61 } });
+    await app.clickImage(50, 30);
     let data = await overlayData(page);
     assert.deepEqual(data.point, [50, 30]);
     assert.equal(data.points.length, 18);
@@ -138,19 +146,38 @@ test('clicking the image shows the 9 sampling points of each group around it', a
     console.log(`fields: deformable ${count} locations spread ${spread} px, regular ${regularCount} spread ${regularSpread} px`);
     console.log(`screenshot: ${await app.screenshot('explore-last-layer-all-groups')}`);
 
-    // The heat maps of that layer: offsets in pixels, weights between 1/9 and 1.
-    const range = async (id) => (await page.getByTestId(id).getAttribute('data-range')).split(',').map(Number);
-    const [, , offsetMean] = await range('map-offset');
-    const [concentrationLow, concentrationHigh] = await range('map-concentration');
-    const [spreadLow] = await range('map-spread');
-    assert.ok(offsetMean > 0, `mean offset ${offsetMean}`);
-    assert.ok(concentrationLow >= 1 / 9 - 1e-4 && concentrationHigh <= 1, `concentration ${concentrationLow}..${concentrationHigh}`);
-    assert.ok(spreadLow > 0);
-    assert.equal(await page.getByTestId('map-offset').evaluate((c) => `${c.width}x${c.height}`), '7x7');
-    for (const id of ['map-offset', 'map-concentration', 'map-spread']) {
-      console.log(`${id}: ${JSON.stringify(await checkHeatMap(page, id))}`);
-    }
     console.log(`overlay, all 16 groups: ${JSON.stringify(await checkOverlayPicture(page, data.points, 16))}`);
+
+    // The heat maps of that layer over the image: offsets in pixels, weights between 1/9 and 1.
+    const heat = async () => (await page.getByTestId('overlay').getAttribute('data-heat')).split(',').map(Number);
+    assert.equal(await page.getByTestId('opacity').isVisible(), false, 'no opacity for the points');
+    for (const show of ['offset', 'concentration', 'spread']) {
+      await page.getByTestId('show-select').selectOption(show);
+      await page.getByTestId('opacity').fill('100');
+      const [low, high, mean] = await heat();
+      if (show === 'offset') assert.ok(mean > 0, `mean offset ${mean}`);
+      if (show === 'concentration') assert.ok(low >= 1 / 9 - 1e-4 && high <= 1, `concentration ${low}..${high}`);
+      if (show === 'spread') assert.ok(low > 0);
+      assert.match(await page.getByTestId('legend').textContent(), show === 'concentration' ? /Modulation concentration/ : / px/);
+      console.log(`${show}: ${JSON.stringify(await checkHeatOverlay(page, { width: 7, height: 7, stride: 32 }))}`);
+    }
+    // The value under the pointer is the one painted there.
+    const [lo, hi] = await heat();
+    const { shownScale, canvasScale } = await app.overlayScale();
+    await page.getByTestId('overlay').hover({ position: { x: (64 + 0.5) * shownScale, y: (160 + 0.5) * shownScale } });
+    const said = Number((await page.getByTestId('pointer-value').textContent()).match(/: ([\d.]+) px/)[1]);
+    const painted = pixelAt(await canvasPixels(page, 'overlay'), 64.5 * canvasScale, 160.5 * canvasScale);
+    const readBack = lo + rampPosition(painted)[0] * (hi - lo);
+    assert.ok(Math.abs(said - readBack) <= 0.01 * (hi - lo) + 1e-3, `pointer says ${said}, the picture ${readBack}`);
+    console.log(`screenshot: ${await app.screenshot('explore-heat-spread')}`);
+    // At no opacity the photo shows unveiled.
+    await page.getByTestId('opacity').fill('0');
+    const bare = await canvasPixels(page, 'overlay');
+    const photo = await canvasPixels(page, 'preview');
+    for (const [x, y] of [[10, 10], [200, 40], [40, 200]]) {
+      assert.ok(near(pixelAt(bare, (x + 0.5) * canvasScale, (y + 0.5) * canvasScale), pixelAt(photo, x, y), 2), `photo at (${x}, ${y})`);
+    }
+    await page.getByTestId('show-select').selectOption('points');
 
     await page.getByTestId('group-select').selectOption('3');
     data = await overlayData(page);
@@ -202,7 +229,7 @@ test('the sampling at the centre of a large and of a small star, down to the rec
       // The last layer of level 2 (stride 16), whose spread follows the shapes' size most closely.
       await page.getByTestId('layer-select').selectOption({ index: 4 });
       const [x, y] = centres[file].centre;
-      await page.getByTestId('overlay').click({ position: { x: (x + 0.5) * 2, y: (y + 0.5) * 2 } });
+      await app.clickImage(x, y);
       const [count, spread] = (await page.getByTestId('field-deformable').getAttribute('data-field')).split(',').map(Number);
       const layerPoints = (await overlayData(page)).points;
       assert.equal(layerPoints.length, 72, '8 groups of 9 points');

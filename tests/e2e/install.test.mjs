@@ -112,8 +112,30 @@ test('InternImage-T in one click: downloaded, converted in the worker, kept; the
     const layers = page.getByTestId('layer-select');
     const count = await layers.locator('option').count();
     await layers.selectOption({ index: count - 1 });
-    await page.getByTestId('overlay').click({ position: { x: 120, y: 100 } });
+    await app.clickImage(96, 80);
     console.log(`screenshot: ${await app.screenshot('internimage-t-explorer-last-layer')}`);
+    assert.equal(new URL(page.url()).searchParams.get('model'), 'internimage-t-1k-224', 'the link names the model');
+
+    // Moving between layers and points on InternImage-T's shapes keeps the page's thread free.
+    const strip = page.getByTestId('strip-layer');
+    assert.equal(await strip.count(), count);
+    const moving = await page.evaluate(() => performance.now());
+    await strip.nth(0).click();
+    for (let i = 1; i < count; i += 1) {
+      await page.keyboard.press('ArrowRight');
+      if (i % 6 === 0) await app.clickImage(20 + 6 * i, 200 - 5 * i);
+    }
+    await page.getByTestId('show-select').selectOption('spread');
+    for (const index of [0, 10, 20]) {
+      await strip.nth(index).click();
+      await app.clickImage(50 + index, 60 + index);
+    }
+    await page.waitForTimeout(300);
+    const movingTasks = await page.evaluate((from) => window.__longTasks.filter((t) => t.start >= from), moving);
+    console.log(`long tasks while moving through ${count} layers and 8 points: ${JSON.stringify(movingTasks.map((t) => t.ms))} ms`);
+    assert.ok(movingTasks.every((t) => t.ms <= 100), `a task over 100 ms: ${JSON.stringify(movingTasks)}`);
+    console.log(`screenshot: ${await screenshotsAtBothWidths(app, 'internimage-t-heat-strip')}`);
+    await page.getByTestId('show-select').selectOption('points');
     const list = await page.getByTestId('stored-models').textContent();
     assert.match(list, /InternImage-T/);
     assert.match(await page.getByTestId('storage-estimate').textContent(), /This site uses [\d.]+ MB of the [\d.]+ MB/);

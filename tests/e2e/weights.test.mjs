@@ -95,3 +95,42 @@ test('another model on the server is loaded from the list, and its predictions r
     await app.close();
   }
 });
+
+test('a GPU error while a model is built is a message, and the model loaded before stays', async () => {
+  // Once asked, every buffer the page creates without data is asked for far beyond the
+  // device's limit: a validation error, as a broken build would raise.
+  const app = await openApp({
+    beforeLoad: (page) => page.addInitScript(() => {
+      const create = GPUDevice.prototype.createBuffer;
+      GPUDevice.prototype.createBuffer = function (descriptor) {
+        if (window.__refuseBuffers && !descriptor.mappedAtCreation) {
+          return create.call(this, { ...descriptor, size: this.limits.maxBufferSize + 1024 });
+        }
+        return create.call(this, descriptor);
+      };
+    }),
+  });
+  try {
+    const page = app.page;
+    await app.modelDescription().waitFor({ timeout: 120_000 });
+    await page.getByTestId('sample-heart').click();
+    const before = await app.top5();
+    const loaded = await page.getByTestId('model-info').textContent();
+    await page.evaluate(() => { window.__refuseBuffers = true; });
+    await page.getByTestId('weights-input').setInputFiles(fileURLToPath(new URL('../../public/models/shapes-demo.safetensors', import.meta.url)));
+    const error = page.getByTestId('model-error');
+    await error.waitFor({ timeout: 120_000 });
+    const text = await error.textContent();
+    console.log(`GPU error while building: ${text}`);
+    assert.match(text, /The GPU refused the work \(.+\)\. Whatever was loaded before stays/);
+    await page.evaluate(() => { window.__refuseBuffers = false; });
+    assert.equal(await page.getByTestId('model-info').textContent(), loaded, 'the model before is still the one loaded');
+    await page.getByTestId('sample-star-large').click();
+    assert.equal((await app.top5())[0].label, 'star', 'and it still classifies');
+    await page.getByTestId('sample-heart').click();
+    assert.deepEqual(await app.top5(), before);
+    console.log(`screenshot: ${await app.screenshot('weights-gpu-error')}`);
+  } finally {
+    await app.close();
+  }
+});

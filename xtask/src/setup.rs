@@ -113,7 +113,10 @@ pub fn ensure_test_tools() -> Result<(), String> {
     }
     cargo_install("geckodriver", GECKODRIVER_VERSION, "geckodriver", true)?;
     let e2e = workspace_root().join("tests/e2e");
-    if !e2e.join("node_modules/playwright-core").exists() {
+    let installed = ["playwright-core", "axe-core"]
+        .iter()
+        .all(|package| e2e.join("node_modules").join(package).exists());
+    if !installed {
         run(&e2e, "npm", &["ci", "--no-audit", "--no-fund"])?;
     }
     Ok(())

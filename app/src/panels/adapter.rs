@@ -1,4 +1,5 @@
-//! The WebGPU adapter the page runs on, or why there is none.
+//! The engine's state at the top of the page while it starts or when it cannot run, and the
+//! WebGPU adapter it runs on, for the diagnostics.
 
 use leptos::prelude::*;
 
@@ -8,8 +9,10 @@ fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }
 
+/// Nothing once the engine runs; a line while it starts; the reason and a Reload when it
+/// cannot.
 #[component]
-pub fn AdapterPanel() -> impl IntoView {
+pub fn EngineStatus() -> impl IntoView {
     let page = expect_context::<Page>();
     move || match page.phase.get() {
         Phase::Searching => view! {
@@ -29,9 +32,17 @@ pub fn AdapterPanel() -> impl IntoView {
             </section>
         }
         .into_any(),
-        Phase::Checking(adapter) | Phase::Ready(adapter) => view! {
-            <section class="panel" data-testid="adapter">
-                <h2>"WebGPU adapter"</h2>
+        Phase::Ready(_) => ().into_any(),
+    }
+}
+
+#[component]
+pub fn AdapterTable() -> impl IntoView {
+    let page = expect_context::<Page>();
+    move || match page.phase.get() {
+        Phase::Ready(adapter) => view! {
+            <div data-testid="adapter">
+                <h3>"WebGPU adapter"</h3>
                 <dl>
                     <dt>"Name"</dt><dd data-testid="adapter-name">{adapter.name}</dd>
                     <dt>"Backend"</dt><dd>{adapter.backend}</dd>
@@ -41,8 +52,9 @@ pub fn AdapterPanel() -> impl IntoView {
                     <dt>"Subgroups"</dt><dd>{adapter.subgroups}</dd>
                     <dt>"DCNv3 reads a location by"</dt><dd>{adapter.dcnv3_read}</dd>
                 </dl>
-            </section>
+            </div>
         }
         .into_any(),
+        _ => view! { <p class="hint">"No adapter yet."</p> }.into_any(),
     }
 }

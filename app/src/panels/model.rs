@@ -356,7 +356,11 @@ pub fn ModelPanel() -> impl IntoView {
                 hint="Drop or choose a checkpoint (.pth or the Hub's model.safetensors), or weights this page converted"
                 accept=".safetensors,.pth"
                 testid="weights-input"
-                on_file=Callback::new(move |file| page.load_weights_file(file))
+                on_files=Callback::new(move |files: Vec<web_sys::File>| {
+                    if let Some(file) = files.into_iter().next() {
+                        page.load_weights_file(file);
+                    }
+                })
             />
         </section>
     }
