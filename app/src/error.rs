@@ -104,6 +104,17 @@ pub enum DownloadError {
     TooLarge { size: u64 },
 }
 
+/// A browser's GPU messages run over several lines (the call that failed, its labels): the
+/// first says what happened.
+fn first_line(detail: &str) -> &str {
+    detail
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('.')
+}
+
 /// The engine's errors in words a person can act on.
 fn describe_engine(error: &gpu::Error) -> String {
     match error {
@@ -125,12 +136,14 @@ fn describe_engine(error: &gpu::Error) -> String {
              others."
         ),
         gpu::Error::GpuOutOfMemory(detail) => format!(
-            "The GPU ran out of memory ({detail}). Whatever was loaded before stays; close other \
-             tabs that use the GPU, or choose a smaller model."
+            "The GPU ran out of memory ({}). Whatever was loaded before stays; close other tabs \
+             that use the GPU, or choose a smaller model.",
+            first_line(detail)
         ),
         gpu::Error::GpuValidation(detail) => format!(
-            "The GPU refused the work ({detail}). Whatever was loaded before stays; this is a \
-             bug of the page: please report it with this message."
+            "The GPU refused the work ({}). Whatever was loaded before stays; this is a bug of \
+             the page: please report it with this message.",
+            first_line(detail)
         ),
         other => format!("The GPU engine failed: {other}. Reloading the page may help."),
     }

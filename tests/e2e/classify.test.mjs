@@ -25,7 +25,8 @@ test('a generated shape is classified by the demo model: top-5, preview and forw
     assert.ok(probabilities.every((p, i) => i === 0 || p <= probabilities[i - 1]), `sorted: ${probabilities}`);
     assert.ok(probabilities.reduce((a, b) => a + b) <= 100.5);
     assert.match(await app.page.getByTestId('forward-time').textContent(), /Forward pass on the GPU: \d+ ms/);
-    assert.ok(await app.page.getByTestId('preview').isVisible(), 'the preprocessed image is shown');
+    // The network's input is kept out of sight; the overlay shows it, at 2.5 times its size.
+    assert.ok(await app.page.getByTestId('overlay').isVisible(), 'the image is shown');
     const painted = await app.page.getByTestId('preview').evaluate((c) => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       return new Set(Array.from(d.filter((_, i) => i % 4 === 0))).size;
@@ -71,7 +72,7 @@ test('truncated weights are refused with a message, and the loaded model stays',
     await app.page.getByTestId('weights-input').setInputFiles({
       name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('{"hello": 1}'),
     });
-    await app.page.getByText('notes.safetensors: These weights cannot be used').waitFor({ timeout: 60_000 });
+    await app.page.getByTestId('model-error').filter({ hasText: 'notes.safetensors: These weights cannot be used' }).waitFor({ timeout: 60_000 });
     console.log(`screenshot: ${await app.screenshot('weights-truncated')}`);
     await app.chooseImage(`${samples}rocket.jpg`);
     assert.equal((await app.top5()).length, 5, 'classification still works with the kept model');
@@ -110,7 +111,7 @@ test('a 12-megapixel photo is decoded and scaled off the page\'s thread: the pag
       input.dispatchEvent(new Event('change', { bubbles: true }));
       return performance.now();
     });
-    await app.page.getByText('phone.jpg', { exact: true }).waitFor({ timeout: 300_000 });
+    await app.page.locator('.prediction h3').getByText('phone.jpg', { exact: true }).waitFor({ timeout: 300_000 });
     assert.equal((await app.top5()).length, 5);
     const { longTasks, elapsed } = await app.page.evaluate((t0) => ({
       longTasks: window.__longTasks, elapsed: Math.round(performance.now() - t0),
@@ -138,7 +139,7 @@ test('without its worker (the worker\'s files not served) the page prepares imag
     console.log(`first image without the worker: ${Date.now() - started} ms`);
     const next = Date.now();
     await app.chooseImage(`${samples}shapes/star-small.png`);
-    await app.page.getByText('star-small.png', { exact: true }).waitFor({ timeout: 60_000 });
+    await app.page.locator('.prediction h3').getByText('star-small.png', { exact: true }).waitFor({ timeout: 60_000 });
     assert.equal((await app.top5())[0].label, 'star');
     assert.ok(Date.now() - next < 15_000, 'later images do not wait for the worker again');
   } finally {
@@ -157,7 +158,7 @@ test('a worker that stops answering after its first image is replaced, and the i
     await page.evaluate(() => { Worker.prototype.postMessage = function () {}; });
     const started = Date.now();
     await app.chooseImage(`${samples}shapes/star-small.png`);
-    await page.getByText('star-small.png', { exact: true }).waitFor({ timeout: 120_000 });
+    await page.locator('.prediction h3').getByText('star-small.png', { exact: true }).waitFor({ timeout: 120_000 });
     await page.waitForFunction(() => document.querySelector('[data-testid="top5-row"] .label')?.textContent === 'star', null, { timeout: 120_000 });
     console.log(`image after the worker went silent: ${Date.now() - started} ms`);
     assert.ok(Date.now() - started < 90_000, 'the page gave up on the silent worker within its patience');

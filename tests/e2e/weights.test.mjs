@@ -122,7 +122,7 @@ test('a GPU error while a model is built is a message, and the model loaded befo
     await error.waitFor({ timeout: 120_000 });
     const text = await error.textContent();
     console.log(`GPU error while building: ${text}`);
-    assert.match(text, /The GPU refused the work \(.+\)\. Whatever was loaded before stays/);
+    assert.match(text, /The GPU refused the work \(Buffer size \(\d+\) exceeds the max buffer size limit \(\d+\)\)\. Whatever was loaded before stays/);
     await page.evaluate(() => { window.__refuseBuffers = false; });
     assert.equal(await page.getByTestId('model-info').textContent(), loaded, 'the model before is still the one loaded');
     await page.getByTestId('sample-star-large').click();
