@@ -75,13 +75,19 @@ pub fn App() -> impl IntoView {
 /// What a link asked for and the page could not show, until dismissed.
 #[component]
 fn LinkNotice() -> impl IntoView {
-    let notice = expect_context::<Page>().link_notice;
+    let page = expect_context::<Page>();
+    let dismiss = move |_| {
+        page.link_ignored.set(Vec::new());
+        page.link_notice.set(None);
+    };
     move || {
-        notice.get().map(|text| {
+        let ignored = page.link_ignored.with(|i| history::describe_ignored(i));
+        let notice = page.link_notice.get();
+        (ignored.is_some() || notice.is_some()).then(|| {
             view! {
                 <div class="panel link-notice" role="status" data-testid="link-notice">
-                    <p>{text}</p>
-                    <button type="button" class="secondary" on:click=move |_| notice.set(None)>"Dismiss"</button>
+                    <p>{[ignored, notice].into_iter().flatten().collect::<Vec<_>>().join(" ")}</p>
+                    <button type="button" class="secondary" on:click=dismiss>"Dismiss"</button>
                 </div>
             }
         })

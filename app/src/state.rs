@@ -223,7 +223,9 @@ pub struct Page {
     pub image: RwSignal<Option<ImageRef>>,
     pub shown_file: RwSignal<bool>,
     pub view: RwSignal<View>,
-    /// What the link the page was opened with asked for and did not get, in words.
+    /// The parts of the link the page was opened with that it could not use.
+    pub link_ignored: RwSignal<Vec<link::Ignored>>,
+    /// What else a person should know of that link (a model this browser does not have yet).
     pub link_notice: RwSignal<Option<String>>,
     /// Whether the DCNv3 self-check runs now.
     pub checking: RwSignal<bool>,
@@ -289,7 +291,8 @@ impl Page {
             image: RwSignal::new(image),
             shown_file: RwSignal::new(false),
             view: RwSignal::new(saved.view),
-            link_notice: RwSignal::new(history::describe_ignored(&ignored)),
+            link_ignored: RwSignal::new(ignored),
+            link_notice: RwSignal::new(None),
             checking: RwSignal::new(false),
             gallery: RwSignal::new_local(Vec::new()),
             gallery_shown: RwSignal::new(None),
@@ -366,33 +369,30 @@ impl Page {
             };
             let view = self.view.get_untracked();
             let mut fitted = view.clone();
-            let mut ignored = Vec::new();
-            match layers.get(view.layer) {
+            let ignored = match layers.get(view.layer) {
                 None => {
-                    ignored.push(link::Ignored::new(
-                        "layer",
-                        format!("this model has {} DCNv3 layers", layers.len()),
-                    ));
                     fitted.layer = 0;
                     fitted.group = None;
+                    Some(link::Ignored::new(
+                        "layer",
+                        format!("this model has {} DCNv3 layers", layers.len()),
+                    ))
                 }
                 Some(layer) if view.group.is_some_and(|g| g >= layer.groups) => {
-                    ignored.push(link::Ignored::new(
+                    fitted.group = None;
+                    Some(link::Ignored::new(
                         "group",
                         format!("this layer has {} groups", layer.groups),
-                    ));
-                    fitted.group = None;
+                    ))
                 }
-                Some(_) => {}
-            }
+                Some(_) => None,
+            };
             if fitted != view {
                 self.view.set(fitted);
             }
             if self.linked_view.get_value() {
                 self.linked_view.set_value(false);
-                if let Some(text) = history::describe_ignored(&ignored) {
-                    self.link_notice.set(Some(text));
-                }
+                self.link_ignored.update(|all| all.extend(ignored));
             }
         });
     }
@@ -436,22 +436,16 @@ impl Page {
                 Some(sample) => self.classify(ImageSource::Sample(sample)),
                 None => {
                     self.image.set(None);
-                    self.add_link_notice(&format!(
-                        "image ({file} is not one of this page's samples)"
-                    ));
+                    self.link_ignored.update(|all| {
+                        all.push(link::Ignored::new(
+                            "image",
+                            format!("{file} is not one of this page's samples"),
+                        ))
+                    });
                 }
             },
             ImageRef::Url(url) => self.classify(ImageSource::Url(url)),
         }
-    }
-
-    fn add_link_notice(self, part: &str) {
-        self.link_notice.update(|notice| {
-            *notice = Some(match notice.take() {
-                Some(text) => format!("{text} Also ignored: {part}."),
-                None => format!("Ignored from the link: {part}. The rest is shown."),
-            })
-        });
     }
 
     /// Adds image files to the gallery and shows the first of them. Files that are not images
@@ -592,7 +586,12 @@ impl Page {
             .offers
             .with_untracked(|o| o.iter().find(|o| o.id == name).cloned());
         let Some(offer) = offer else {
-            self.add_link_notice(&format!("model ({name} is not a model this page offers)"));
+            self.link_ignored.update(|all| {
+                all.push(link::Ignored::new(
+                    "model",
+                    format!("{name} is not a model this page offers"),
+                ))
+            });
             return None;
         };
         let kept = self.stored.with_untracked(|s| {
@@ -1013,9 +1012,7 @@ impl Page {
             });
         });
     }
-}
 
-impl Page {
     async fn run_classification(self, image: ImageSource) -> Result<Prediction, AppError> {
         let bytes = match image {
             ImageSource::Sample(sample) => fetch_image(&samples::url(sample)).await?,

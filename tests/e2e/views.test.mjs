@@ -105,12 +105,13 @@ test('a link with garbage in it opens the defaults and says which parts were ign
     await app.close();
   }
   // A layer and group the model does not have are found out once it is loaded.
-  const beyond = await openApp({ query: '?image=shapes%2Fstar-small.png&layer=99&group=7&x=50&y=60' });
+  const beyond = await openApp({ query: '?image=shapes%2Fstar-small.png&layer=99&group=7&x=50&y=60&zoom=2' });
   try {
     await beyond.top5();
     await beyond.page.getByTestId('link-notice').filter({ hasText: /DCNv3 layers/ }).waitFor({ timeout: 60_000 });
     const notice = await beyond.page.getByTestId('link-notice').textContent();
     assert.match(notice, /layer \(this model has 6 DCNv3 layers\)/);
+    assert.match(notice, /zoom \(not a part of this page's links\)/, 'what was ignored at once is still said');
     assert.equal(await beyond.page.getByTestId('layer-select').inputValue(), '0');
     assert.equal(await beyond.page.getByTestId('overlay').getAttribute('data-point'), '50.0,60.0', 'the rest is shown');
     // An unknown sample is named too.

@@ -1,9 +1,6 @@
 //! Camera mode: live frames classified one after another, each with the chosen layer's sampling
 //! drawn over it in the explorer, and the frame rate; Pause keeps the last frame to explore.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use gloo::timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -37,11 +34,10 @@ pub fn CameraControls() -> impl IntoView {
     let state = RwSignal::new(Camera::Off);
     let frames = RwSignal::new(0u32);
     let rate = RwSignal::new(None::<f64>);
-    let running: Rc<RefCell<Option<Running>>> = Rc::new(RefCell::new(None));
-    let running = StoredValue::new_local(running);
+    let running = StoredValue::new_local(None::<Running>);
 
     let stop = move || {
-        if let Some(r) = running.get_value().borrow_mut().take() {
+        if let Some(r) = running.try_update_value(Option::take).flatten() {
             for track in r.stream.get_tracks().iter() {
                 if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
                     track.stop();
@@ -55,11 +51,7 @@ pub fn CameraControls() -> impl IntoView {
             let started = now_ms();
             let at_start = frames.get_untracked();
             while state.get_untracked() == Camera::Live {
-                let Some(video) = running
-                    .get_value()
-                    .borrow()
-                    .as_ref()
-                    .map(|r| r.video.clone())
+                let Some(video) = running.with_value(|r| r.as_ref().map(|r| r.video.clone()))
                 else {
                     return;
                 };
@@ -92,7 +84,7 @@ pub fn CameraControls() -> impl IntoView {
         spawn_local(async move {
             match open_camera().await {
                 Ok(r) => {
-                    *running.get_value().borrow_mut() = Some(r);
+                    running.set_value(Some(r));
                     rate.set(None);
                     state.set(Camera::Live);
                     frames_loop();

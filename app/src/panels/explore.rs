@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use gpu::model::sampling::{
-    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, receptive_field, weighted_spread,
+    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, nearest_pixel, receptive_field,
+    weighted_spread,
 };
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::html::Canvas;
@@ -119,12 +120,8 @@ impl Heat {
     /// The value at an image point: that of the feature pixel whose centre is nearest, as the
     /// picture paints it.
     fn at(&self, x: f32, y: f32) -> f32 {
-        let nearest = |v: f32, len: u32| {
-            (v / self.stride as f32)
-                .round()
-                .clamp(0.0, (len - 1) as f32) as usize
-        };
-        self.values[nearest(y, self.height) * self.width as usize + nearest(x, self.width)]
+        let (column, row) = nearest_pixel(self.stride, self.width, self.height, x, y);
+        self.values[(row * self.width + column) as usize]
     }
 }
 

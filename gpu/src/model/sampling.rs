@@ -34,12 +34,7 @@ pub struct SamplePoint {
 impl LayerSampling {
     /// The feature pixel (column, row) whose centre is nearest the image point.
     pub fn pixel_at(&self, image_x: f32, image_y: f32) -> (u32, u32) {
-        let nearest = |v: f32, len: u32| {
-            (v / self.stride as f32)
-                .round()
-                .clamp(0.0, (len - 1) as f32) as u32
-        };
-        (nearest(image_x, self.width), nearest(image_y, self.height))
+        nearest_pixel(self.stride, self.width, self.height, image_x, image_y)
     }
 
     /// The 9 points of every group (or of `only_group`) at feature pixel (column, row).
@@ -147,6 +142,20 @@ mod tests {
         assert_eq!(one.len(), 9);
         assert!(one.iter().all(|p| p.group == 1));
     }
+}
+
+/// The pixel (column, row) of a `width` x `height` map of stride `stride` whose centre (image
+/// pixel `stride` x column) is nearest the image point.
+pub fn nearest_pixel(
+    stride: u32,
+    width: u32,
+    height: u32,
+    image_x: f32,
+    image_y: f32,
+) -> (u32, u32) {
+    let nearest =
+        |v: f32, len: u32| (v / stride as f32).round().clamp(0.0, (len - 1) as f32) as u32;
+    (nearest(image_x, width), nearest(image_y, height))
 }
 
 /// Per-pixel summaries of a layer's sampling, for heat maps: `[h, w]`, row-major, each the mean
