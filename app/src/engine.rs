@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gpu::GpuContext;
 use gpu::model::predictions::top_k;
 use gpu::model::sampling::LayerSampling;
-use gpu::model::{InternImage, SafetensorsWeights};
+use gpu::model::{InternImage, PendingSampling, SafetensorsWeights};
 use gpu::ops::dcnv3;
 
 use crate::error::AppError;
@@ -59,10 +59,14 @@ pub struct ModelView {
 pub struct Prediction {
     /// (label, probability), best first.
     pub top: Vec<(String, f32)>,
+    /// From the image's upload to its logits.
     pub millis: f64,
+    /// From the logits to every layer's sampling read back and unpacked; 0 until then.
+    pub sampling_millis: f64,
     /// The network's input, un-normalised, as RGBA [INPUT_SIZE, INPUT_SIZE, 4].
     pub preview_rgba: Vec<u8>,
-    /// Where every DCNv3 layer sampled for this image, first layer first.
+    /// Where every DCNv3 layer sampled for this image, first layer first (empty until it is
+    /// read back: [`Engine::sampling`]).
     pub sampling: Arc<Vec<LayerSampling>>,
 }
 
@@ -211,14 +215,16 @@ impl Engine {
         Ok(view)
     }
 
-    /// Classifies a prepared image, keeping every layer's sampling.
-    pub async fn classify(&self, image: PreparedImage) -> Result<Prediction, AppError> {
+    /// Classifies a prepared image: the top-5 as soon as the logits are back, every layer's
+    /// sampling through [`Engine::sampling`] after it.
+    pub async fn classify(&self, image: PreparedImage) -> Result<Classified, AppError> {
         let _turn = self.turn.lock().await;
         let model = self.model.borrow().clone().ok_or(AppError::NoModel)?;
         let started = now_ms();
+        let every: Vec<usize> = (0..model.network.dcn_layers().len()).collect();
         let (logits, sampling) = self
             .ctx
-            .checked(model.network.run_with_all_sampling(&self.ctx, &image.input))
+            .checked(model.network.run_exploring(&self.ctx, &image.input, &every))
             .await?;
         let millis = now_ms() - started;
         let top = top_k(&logits, 5)?
@@ -231,13 +237,36 @@ impl Engine {
                 (label, p)
             })
             .collect();
-        Ok(Prediction {
-            top,
-            millis,
-            preview_rgba: image.preview_rgba,
-            sampling: Arc::new(sampling),
+        Ok(Classified {
+            prediction: Prediction {
+                top,
+                millis,
+                sampling_millis: 0.0,
+                preview_rgba: image.preview_rgba,
+                sampling: Arc::default(),
+            },
+            sampling,
         })
     }
+
+    /// The prediction with every layer's sampling, once it is read back. Needs no turn of its
+    /// own: the copies were queued with the pass, and the next pass may run meanwhile.
+    pub async fn sampling(&self, classified: Classified) -> Result<Prediction, AppError> {
+        let started = now_ms();
+        let sampling = classified.sampling.read(&self.ctx).await?;
+        Ok(Prediction {
+            sampling_millis: now_ms() - started,
+            sampling: Arc::new(sampling),
+            ..classified.prediction
+        })
+    }
+}
+
+/// A classified image whose top-5 is known and whose sampling is still on its way.
+pub struct Classified {
+    /// Its sampling still empty.
+    pub prediction: Prediction,
+    sampling: PendingSampling,
 }
 
 fn now_ms() -> f64 {

@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::download::{self, Origin, Progress};
-use crate::engine::{AdapterView, Engine, KernelCheck, ModelView, Prediction};
+use crate::engine::{AdapterView, Classified, Engine, KernelCheck, ModelView, Prediction};
 use crate::error::AppError;
 use crate::history;
 use crate::install::{Conversion, Event, InstallError, Job, Report, Stage, Summary};
@@ -255,6 +255,11 @@ pub struct Page {
     recoveries: StoredValue<u32, LocalStorage>,
     /// Counts classifications, so that only the last one started is shown.
     classifications: StoredValue<u64, LocalStorage>,
+    /// The classification whose top-5 (or failure) is shown, and the one whose sampling is:
+    /// the sampling follows the top-5 (`Engine::sampling`), and while they differ the image
+    /// and its overlay are still the one before.
+    pub top5_of: RwSignal<u64>,
+    pub explored_of: RwSignal<u64>,
     /// The image shown, classified again when another model loads.
     shown: StoredValue<Option<ImageSource>, LocalStorage>,
     /// The conversion under way, which Cancel ends.
@@ -310,6 +315,8 @@ impl Page {
             held: StoredValue::new_local(None),
             recoveries: StoredValue::new_local(0),
             classifications: StoredValue::new_local(0),
+            top5_of: RwSignal::new(0),
+            explored_of: RwSignal::new(0),
             chosen: RwSignal::new(saved.model),
             linked_model: StoredValue::new(linked_model),
             linked_view: StoredValue::new(linked),
@@ -987,12 +994,33 @@ impl Page {
         self.classifications.update_value(|n| *n += 1);
         let this = self.classifications.get_value();
         spawn_local(async move {
-            let result = self.run_classification(image).await;
+            let classified = self.run_classification(image).await;
             // A later classification (another image, a new model, a new device) has the say.
             if self.classifications.get_value() != this {
                 return;
             }
-            self.prediction.set(match result {
+            let classified = match classified {
+                Ok(classified) => classified,
+                Err(error) => {
+                    self.result.set(None);
+                    self.top5_of.set(this);
+                    self.prediction
+                        .set(PredictionState::Failed(error.of(&name)));
+                    return;
+                }
+            };
+            self.top5_of.set(this);
+            self.prediction.set(PredictionState::Done {
+                name: name.clone(),
+                prediction: classified.prediction.clone(),
+            });
+            let explored = self.explore(classified).await;
+            // Shown unless a later classification has come to its own top-5 or failure: a
+            // camera's next frame may already run.
+            if self.top5_of.get_untracked() != this {
+                return;
+            }
+            match explored {
                 Ok(prediction) => {
                     if let Some(canvas) = self.preview.get_untracked() {
                         crate::canvas::put_rgba(
@@ -1003,17 +1031,23 @@ impl Page {
                         );
                     }
                     self.result.set(Some((name.clone(), prediction.clone())));
-                    PredictionState::Done { name, prediction }
+                    self.explored_of.set(this);
+                    if self.classifications.get_value() == this {
+                        self.prediction
+                            .set(PredictionState::Done { name, prediction });
+                    }
                 }
-                Err(error) => {
+                Err(error) if self.classifications.get_value() == this => {
                     self.result.set(None);
-                    PredictionState::Failed(error.of(&name))
+                    self.prediction
+                        .set(PredictionState::Failed(error.of(&name)));
                 }
-            });
+                Err(_) => {}
+            }
         });
     }
 
-    async fn run_classification(self, image: ImageSource) -> Result<Prediction, AppError> {
+    async fn run_classification(self, image: ImageSource) -> Result<Classified, AppError> {
         let bytes = match image {
             ImageSource::Sample(sample) => fetch_image(&samples::url(sample)).await?,
             ImageSource::Url(url) => fetch_image(&url).await?,
@@ -1024,13 +1058,21 @@ impl Page {
         engine.classify(prepared).await
     }
 
+    /// A classified image with its sampling read back.
+    async fn explore(self, classified: Classified) -> Result<Prediction, AppError> {
+        self.engine()?.sampling(classified).await
+    }
+
     /// Classifies a second image for the comparison, leaving the one shown as it is.
     pub fn classify_for_compare(self, image: ImageSource) {
         let name = image.name();
         self.compared
             .set(Some(PredictionState::Running(name.clone())));
         spawn_local(async move {
-            let result = self.run_classification(image).await;
+            let result = match self.run_classification(image).await {
+                Ok(classified) => self.explore(classified).await,
+                Err(error) => Err(error),
+            };
             self.compared.set(Some(match result {
                 Ok(prediction) => PredictionState::Done { name, prediction },
                 Err(error) => PredictionState::Failed(error.of(&name)),

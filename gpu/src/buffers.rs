@@ -93,6 +93,11 @@ impl Readback {
         }
     }
 
+    /// GPU memory its staging buffer holds.
+    pub fn staging_bytes(&self) -> u64 {
+        self.staging.size()
+    }
+
     /// Each copied buffer's bytes, in the order recorded, once the submitted copies are done.
     pub async fn bytes(self, ctx: &GpuContext) -> Result<Vec<Vec<u8>>> {
         let slice = self.staging.slice(..);

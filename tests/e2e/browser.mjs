@@ -95,14 +95,25 @@ export class AppPage {
     await this.page.getByTestId('image-input').setInputFiles(path);
   }
 
-  /// The top-5 rows as { label, percent } once a classification is shown.
+  /// The top-5 rows as { label, percent } once a classification is shown, with the image and
+  /// its sampling (which follow the top-5).
   async top5() {
     await this.page.getByTestId('top5').waitFor({ timeout: 300_000 });
+    await this.explored();
     return this.page.getByTestId('top5-row').evaluateAll((rows) =>
       rows.map((row) => ({
         label: row.querySelector('.label').textContent,
         percent: Number(row.querySelector('.num').textContent.replace('%', '')),
       })),
+    );
+  }
+
+  /// Waits until the image and the sampling shown are those of the top-5 shown.
+  async explored() {
+    await this.page.waitForFunction(
+      () => document.querySelector('[data-testid="prediction"]')?.dataset.explored === 'true',
+      null,
+      { timeout: 300_000 },
     );
   }
 

@@ -233,13 +233,14 @@ test('the sampling at the centre of a large and of a small star, down to the rec
       const [count, spread] = (await page.getByTestId('field-deformable').getAttribute('data-field')).split(',').map(Number);
       const layerPoints = (await overlayData(page)).points;
       assert.equal(layerPoints.length, 72, '8 groups of 9 points');
-      // Each point where PyTorch placed it (feature pixels of stride 16), to 1e-3 feature pixels
-      // and the page's 3 decimals of image pixels.
+      // Each point where PyTorch placed it (feature pixels of stride 16), to 3e-3 feature pixels
+      // (the GPU packs locations to within 0.002, docs/dcnv3.md) and the page's 3 decimals of
+      // image pixels.
       const expected = fixtureTensor(`${file}.sampling4`);
       layerPoints.forEach((p, i) => {
         const [ex, ey, em] = expected.slice(3 * i, 3 * i + 3);
         const error = Math.max(Math.abs(p.x - 16 * ex), Math.abs(p.y - 16 * ey));
-        assert.ok(error <= 16e-3 + 1e-3, `${file} point ${i}: (${p.x}, ${p.y}) vs PyTorch (${16 * ex}, ${16 * ey})`);
+        assert.ok(error <= 16 * 3e-3 + 1e-3, `${file} point ${i}: (${p.x}, ${p.y}) vs PyTorch (${16 * ex}, ${16 * ey})`);
         assert.ok(Math.abs(p.m - em) <= 1e-4, `${file} point ${i}: weight ${p.m} vs ${em}`);
       });
       spreads[file] = { layer: meanSpread(layerPoints), field: spread, count, radius: centres[file].radius };

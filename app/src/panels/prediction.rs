@@ -11,7 +11,9 @@ pub fn PredictionPanel() -> impl IntoView {
     let loaded = move || page.model.with(|m| m.loaded().is_some());
     view! {
         <section class="panel prediction" data-testid="prediction" hidden=move || !loaded()
-            aria-live="polite">
+            aria-live="polite"
+            // Whether the image and its sampling shown are this top-5's (they follow it).
+            data-explored=move || (page.top5_of.get() == page.explored_of.get()).to_string()>
             {move || outcome(page.prediction.get(), page.result.get_untracked())}
         </section>
     }
@@ -59,11 +61,26 @@ fn outcome(prediction: PredictionState, last: Option<(String, Prediction)>) -> A
         PredictionState::Done { name, prediction } => view! {
             <h2 class="visually-hidden">"Prediction"</h2>
             <h3>{name}</h3>
-            {top5(prediction.top, "top5")}
+            {top5(prediction.top.clone(), "top5")}
             <p class="hint" data-testid="forward-time">
-                {format!("Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits and every layer's sampling read back)", prediction.millis)}
+                {forward_time(&prediction)}
             </p>
         }
         .into_any(),
+    }
+}
+
+fn forward_time(prediction: &Prediction) -> String {
+    let pass = format!(
+        "Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits read back)",
+        prediction.millis
+    );
+    if prediction.sampling.is_empty() {
+        format!("{pass}; reading where each layer sampled…")
+    } else {
+        format!(
+            "{pass}; where every layer sampled, {:.0} ms after",
+            prediction.sampling_millis
+        )
     }
 }

@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use super::build::{Builder, Kernels, dcn_bindings};
 use super::config::ModelConfig;
+use super::sampling::LayerSampling;
 use super::weights::WeightSource;
 use crate::buffers::{Readback, StagingPool, read_f32, storage_zeroed};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, encode_in_one_pass};
 use crate::error::{Error, Result};
 use crate::locked;
-use crate::ops::dcnv3::{Dcnv3Shape, Planes};
+use crate::ops::dcnv3::{Dcnv3Shape, Planes, unpack_sampling};
 use crate::ops::linear::Linear;
 
 /// One DCNv3 layer of the network, for reading back where it sampled.
@@ -43,6 +44,8 @@ pub struct InternImage {
     memory: Memory,
     /// The plain pass recorded ahead of its image ([`InternImage::run`]).
     prepared: std::sync::Mutex<Option<Prepared>>,
+    /// The same for [`InternImage::run_exploring`], for the layers it explored last.
+    prepared_exploring: std::sync::Mutex<Option<Exploring>>,
     /// By DCNv3 layer, the dispatch that also writes its sampling and the buffer it writes,
     /// made when the layer is first explored and kept: the app explores every layer of every
     /// image. Runs that overlap may share them: the queue runs each pass and its copies before
@@ -57,8 +60,8 @@ pub struct InternImage {
 pub struct Memory {
     pub weights: u64,
     pub activations: u64,
-    /// What reading results back holds: the sampling buffers of the layers explored so far
-    /// and the staging buffers kept for the next readback.
+    /// What reading results back holds: the sampling buffers of the layers explored so far,
+    /// the staging buffers kept for the next readback and those of the pass recorded ahead.
     pub readback: u64,
 }
 
@@ -144,6 +147,7 @@ impl InternImage {
                 readback: 0,
             },
             prepared: std::sync::Mutex::new(None),
+            prepared_exploring: std::sync::Mutex::new(None),
             explored: std::sync::Mutex::new(HashMap::new()),
             staging: Arc::default(),
         })
@@ -166,8 +170,11 @@ impl InternImage {
             .values()
             .map(|(_, buffer)| buffer.size())
             .sum();
+        let recorded_ahead = locked(&self.prepared_exploring).as_ref().map_or(0, |e| {
+            e.pass.readback.staging_bytes() + e.sampling.readback.staging_bytes()
+        });
         Memory {
-            readback: sampling + self.staging.kept_bytes(),
+            readback: sampling + self.staging.kept_bytes() + recorded_ahead,
             ..self.memory
         }
     }
@@ -185,25 +192,55 @@ impl InternImage {
         self.upload_image(ctx, image)?;
         let taken = locked(&self.prepared).take();
         let Prepared { commands, readback } =
-            taken.unwrap_or_else(|| self.record(ctx, &HashMap::new(), &[]));
+            taken.unwrap_or_else(|| self.record(ctx, &HashMap::new()));
         ctx.queue.submit([commands]);
-        let next = self.record(ctx, &HashMap::new(), &[]);
+        let next = self.record(ctx, &HashMap::new());
         // Where a run that overlapped this one has already filled the slot, ours is dropped.
         locked(&self.prepared).get_or_insert(next);
         let mut parts = readback.f32s(ctx).await?;
         Ok(parts.swap_remove(0))
     }
 
-    /// Runs the network and also returns, for each layer index of [`Self::dcn_layers`] asked
-    /// for, its sampling records `[h, w, G, 9, 3]` = (p_x, p_y, m) in feature-map coordinates.
-    pub async fn run_with_sampling(
+    /// Runs the network writing the sampling of each layer index of [`Self::dcn_layers`] asked
+    /// for, and returns the logits as soon as they are read back: the sampling follows through
+    /// [`PendingSampling::read`]. The logits come through a staging buffer of their own, so a
+    /// person sees the top-5 without waiting for megabytes of sampling
+    /// (docs/performance.md#the-hosts-part-and-the-apps-path). As [`Self::run`], the pass for
+    /// the same layers is recorded ahead for the next run.
+    pub async fn run_exploring(
         &self,
         ctx: &GpuContext,
         image: &[f32],
         layers: &[usize],
-    ) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+    ) -> Result<(Vec<f32>, PendingSampling)> {
+        self.upload_image(ctx, image)?;
+        let taken = locked(&self.prepared_exploring)
+            .take()
+            .filter(|prepared| prepared.layers == layers);
+        let Exploring {
+            pass,
+            copies,
+            sampling,
+            ..
+        } = match taken {
+            Some(prepared) => prepared,
+            None => self.record_exploring(ctx, layers)?,
+        };
+        ctx.queue.submit([pass.commands]);
+        ctx.queue.submit([copies]);
+        let next = self.record_exploring(ctx, layers)?;
+        locked(&self.prepared_exploring).get_or_insert(next);
+        let logits = pass.readback.f32s(ctx).await?.swap_remove(0);
+        Ok((logits, sampling))
+    }
+
+    /// The pass writing the sampling of `layers` with the copy of its logits, and the copies of
+    /// the sampling in a command buffer of their own, submitted after the pass's: the logits'
+    /// mapping waits for the pass alone.
+    fn record_exploring(&self, ctx: &GpuContext, layers: &[usize]) -> Result<Exploring> {
         let mut substitutes = HashMap::new();
         let mut sampling = Vec::new();
+        let mut explored_layers = Vec::new();
         {
             let mut explored = locked(&self.explored);
             for &index in layers {
@@ -214,10 +251,11 @@ impl InternImage {
                         index + 1
                     ))
                 })?;
+                let words = layer.shape.sampling_words();
                 let (dispatch, buffer) = match explored.get(&index) {
                     Some(made) => made.clone(),
                     None => {
-                        let buffer = storage_zeroed(ctx, "sampling", layer.shape.sampling_len());
+                        let buffer = storage_zeroed(ctx, "sampling", words);
                         let kernel = &self.kernels.dcn[&layer.shape.group_channels];
                         // The plan's layout dispatch, if any, still runs before this one.
                         let dispatch = kernel.bind_kernel(
@@ -230,17 +268,37 @@ impl InternImage {
                     }
                 };
                 substitutes.insert(layer.plan_index, dispatch);
-                sampling.push((buffer, 4 * layer.shape.sampling_len() as u64));
+                sampling.push((buffer, 4 * words as u64));
+                explored_layers.push(layer.clone());
             }
         }
+        let pass = self.record(ctx, &substitutes);
+        let mut copies = ctx.device.create_command_encoder(&Default::default());
         let sources: Vec<(&wgpu::Buffer, u64)> =
             sampling.iter().map(|(b, size)| (b, *size)).collect();
-        self.upload_image(ctx, image)?;
-        let Prepared { commands, readback } = self.record(ctx, &substitutes, &sources);
-        ctx.queue.submit([commands]);
-        let mut parts = readback.f32s(ctx).await?.into_iter();
-        let logits = parts.next().expect("the logits come first");
-        Ok((logits, parts.collect()))
+        let readback = Readback::record(ctx, &mut copies, &sources, Some(&self.staging));
+        Ok(Exploring {
+            layers: layers.to_vec(),
+            pass,
+            copies: copies.finish(),
+            sampling: PendingSampling {
+                readback,
+                layers: explored_layers,
+            },
+        })
+    }
+
+    /// Runs the network and also returns, for each layer index of [`Self::dcn_layers`] asked
+    /// for, its sampling records `[h, w, G, 9, 3]` = (p_x, p_y, m) in feature-map coordinates.
+    pub async fn run_with_sampling(
+        &self,
+        ctx: &GpuContext,
+        image: &[f32],
+        layers: &[usize],
+    ) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+        let (logits, pending) = self.run_exploring(ctx, image, layers).await?;
+        let records = pending.read(ctx).await?;
+        Ok((logits, records.into_iter().map(|l| l.records).collect()))
     }
 
     /// Runs the network and returns the logits with the sampling of every DCNv3 layer.
@@ -248,24 +306,10 @@ impl InternImage {
         &self,
         ctx: &GpuContext,
         image: &[f32],
-    ) -> Result<(Vec<f32>, Vec<super::sampling::LayerSampling>)> {
+    ) -> Result<(Vec<f32>, Vec<LayerSampling>)> {
         let every: Vec<usize> = (0..self.dcn_layers.len()).collect();
-        let (logits, records) = self.run_with_sampling(ctx, image, &every).await?;
-        let layers = self
-            .dcn_layers
-            .iter()
-            .zip(records)
-            .map(|(layer, records)| super::sampling::LayerSampling {
-                level: layer.level,
-                block: layer.block,
-                stride: layer.stride,
-                height: layer.shape.height,
-                width: layer.shape.width,
-                groups: layer.shape.groups,
-                records,
-            })
-            .collect();
-        Ok((logits, layers))
+        let (logits, pending) = self.run_exploring(ctx, image, &every).await?;
+        Ok((logits, pending.read(ctx).await?))
     }
 
     /// The output of `level` after the last run, `[h, w, C]` after the level's norm.
@@ -312,25 +356,51 @@ impl InternImage {
         Ok(())
     }
 
-    /// The pass (with `substitutes` for some of its dispatches) and the copies of the logits
-    /// and of `also`, recorded into one command buffer.
-    fn record(
-        &self,
-        ctx: &GpuContext,
-        substitutes: &HashMap<usize, Dispatch>,
-        also: &[(&wgpu::Buffer, u64)],
-    ) -> Prepared {
+    /// The pass (with `substitutes` for some of its dispatches) and the copy of the logits,
+    /// recorded into one command buffer.
+    fn record(&self, ctx: &GpuContext, substitutes: &HashMap<usize, Dispatch>) -> Prepared {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         self.encode_pass(&mut encoder, substitutes, None);
         let logits = (&self.logits, 4 * u64::from(self.config.num_classes));
-        let sources: Vec<_> = std::iter::once(logits)
-            .chain(also.iter().copied())
-            .collect();
-        let readback = Readback::record(ctx, &mut encoder, &sources, Some(&self.staging));
+        let readback = Readback::record(ctx, &mut encoder, &[logits], Some(&self.staging));
         Prepared {
             commands: encoder.finish(),
             readback,
         }
+    }
+}
+
+/// A pass writing some layers' sampling, and the copies that bring it back, recorded and not
+/// yet submitted.
+struct Exploring {
+    /// The layers explored, in the order asked for.
+    layers: Vec<usize>,
+    pass: Prepared,
+    copies: wgpu::CommandBuffer,
+    sampling: PendingSampling,
+}
+
+/// The sampling of a run's explored layers, copied on the GPU and not yet read.
+pub struct PendingSampling {
+    readback: Readback,
+    layers: Vec<DcnLayer>,
+}
+
+impl PendingSampling {
+    /// The explored layers' sampling, in the order asked for, once the copies are done.
+    pub async fn read(self, ctx: &GpuContext) -> Result<Vec<LayerSampling>> {
+        let parts = self.readback.bytes(ctx).await?;
+        Ok((self.layers.iter().zip(parts))
+            .map(|(layer, bytes)| LayerSampling {
+                level: layer.level,
+                block: layer.block,
+                stride: layer.stride,
+                height: layer.shape.height,
+                width: layer.shape.width,
+                groups: layer.shape.groups,
+                records: unpack_sampling(&layer.shape, &bytemuck::pod_collect_to_vec(&bytes)),
+            })
+            .collect())
     }
 }
 

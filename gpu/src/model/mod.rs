@@ -10,5 +10,5 @@ pub mod sampling;
 pub mod weights;
 
 pub use config::ModelConfig;
-pub use internimage::{DcnLayer, InternImage};
+pub use internimage::{DcnLayer, InternImage, PendingSampling};
 pub use weights::{Halved, Quantized, SafetensorsWeights, SeededWeights, WeightSource};

@@ -202,3 +202,32 @@ pub fn sampling_case() -> (Vec<usize>, Vec<Vec<f32>>) {
         .collect();
     (meta.layers, records)
 }
+
+/// Asserts that every sampling record `(p_x, p_y, m)` is within `location` feature pixels (in x
+/// and in y) and `weight` of the expected one; the worst errors, for the log.
+#[track_caller]
+pub fn assert_sampling_close(
+    actual: &[f32],
+    expected: &[f32],
+    location: f32,
+    weight: f32,
+    what: &str,
+) -> (f32, f32) {
+    assert_eq!(actual.len(), expected.len(), "{what}: sampling lengths");
+    let (mut worst_location, mut worst_weight) = (0.0f32, 0.0f32);
+    for (i, (got, want)) in actual
+        .chunks_exact(3)
+        .zip(expected.chunks_exact(3))
+        .enumerate()
+    {
+        let l = (got[0] - want[0]).abs().max((got[1] - want[1]).abs());
+        let w = (got[2] - want[2]).abs();
+        assert!(
+            l <= location && w <= weight,
+            "{what}: record {i}: {got:?}, expected {want:?}"
+        );
+        worst_location = worst_location.max(l);
+        worst_weight = worst_weight.max(w);
+    }
+    (worst_location, worst_weight)
+}

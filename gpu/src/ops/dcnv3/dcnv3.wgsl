@@ -27,7 +27,12 @@ const POINTS: u32 = 9u;
 @group(0) @binding(2) var<storage, read> offsets: array<vec2<f32>>;
 @group(0) @binding(3) var<storage, read> mask_logits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>; // [H, W, G * GROUP_CHANNELS]
-@group(0) @binding(5) var<storage, read_write> sampling: array<f32>;     // [H, W, G, 9, 3] (p_x, p_y, m)
+// [H, W, G, SAMPLING_WORDS]: per (pixel, group) its 9 locations as snorm16 pairs, (p - pixel) /
+// SAMPLING_RANGE, then its 9 weights as unorm16 pairs (the last half empty): half the bytes of
+// three floats a point, within 0.002 feature pixels (ops::dcnv3::unpack_sampling reads it).
+@group(0) @binding(5) var<storage, read_write> sampling: array<u32>;
+const SAMPLING_WORDS: u32 = 14u;
+const SAMPLING_RANGE: f32 = 128.0;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
@@ -46,7 +51,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let h = pixel / width;
 
     // Softmax over the 9 points of this group, max-subtracted for stability.
-    let point_base = unit * POINTS;
+    let record = unit * SAMPLING_WORDS;
     let offset_base = pixel * (params.point_row / 2u) + g * POINTS;
     let logit_base = pixel * params.point_row + 18u * groups + g * POINTS;
     var m: array<f32, 9>;
@@ -86,10 +91,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let px = f32(w) + s * (bx + offset.x);
         let py = f32(h) + s * (by + offset.y);
         if (EMIT_SAMPLING && part == 0u) {
-            let out = 3u * (point_base + k);
-            sampling[out] = px;
-            sampling[out + 1u] = py;
-            sampling[out + 2u] = weight;
+            let from_pixel = vec2<f32>(px - f32(w), py - f32(h));
+            sampling[record + k] = pack2x16snorm(from_pixel / SAMPLING_RANGE);
         }
 
         let point = point_at(px, py, weight, first_vec);
@@ -101,6 +104,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (vecs > 5u) { acc5 += sample(point, 5u); }
         if (vecs > 6u) { acc6 += sample(point, 6u); }
         if (vecs > 7u) { acc7 += sample(point, 7u); }
+    }
+
+    if (EMIT_SAMPLING && part == 0u) {
+        for (var k = 0u; k < POINTS; k += 2u) {
+            let next = select(0.0, m[min(k + 1u, POINTS - 1u)] / total, k + 1u < POINTS);
+            sampling[record + POINTS + k / 2u] = pack2x16unorm(vec2<f32>(m[k] / total, next));
+        }
     }
 
     let out = pixel * vec_per_pixel + first_vec;

@@ -13,7 +13,8 @@
 //! - planes (the filtered reader's input, [`Planes`]): a texture array, channels `4l..4l+3` in
 //!   layer `l`, cell `(x, y)` at texel `(x + 1, y + 1)`, a border of zeros;
 //! - sampling (optional): `[H, W, G, 9, 3]`, the last axis `(p_x, p_y, m)`: the sampled location
-//!   in the unpadded input map (pixel centres at integers, x = column) and the softmaxed weight.
+//!   in the unpadded input map (pixel centres at integers, x = column) and the softmaxed weight;
+//!   on the GPU packed, [`SAMPLING_WORDS`] a (pixel, group), read by [`unpack_sampling`].
 //!
 //! Why the softmax is fused: the kernel already reads the 9 logits of its (pixel, group), the
 //! softmax costs 9 `exp` per 16 output channels, and fusing saves writing and re-reading the mask
@@ -35,6 +36,41 @@ pub fn planes_source() -> String {
 pub const POINTS: usize = 9;
 /// Floats per sampling record: `(p_x, p_y, m)`.
 pub const SAMPLING_STRIDE: usize = 3;
+/// Words per (pixel, group) of the sampling as the kernel writes it: 9 locations as snorm16
+/// pairs `(p - pixel) / SAMPLING_RANGE`, then 9 weights as unorm16 pairs. Half the bytes of
+/// three floats a point: what the app reads back for every layer of every image.
+pub const SAMPLING_WORDS: usize = 14;
+/// Locations further than this from their pixel, in feature pixels, are clamped to it (every
+/// InternImage map is smaller: such a point samples zeros).
+pub const SAMPLING_RANGE: f32 = 128.0;
+/// The most a location read from the packed sampling differs from the kernel's, in feature
+/// pixels: half a step of snorm16 over [`SAMPLING_RANGE`], with f32 rounding.
+pub const SAMPLING_LOCATION_ERROR: f32 = SAMPLING_RANGE / 32767.0 / 2.0 + 1e-4;
+/// The most a weight read from it differs from the kernel's: half a step of unorm16.
+pub const SAMPLING_WEIGHT_ERROR: f32 = 0.5 / 65535.0 + 1e-7;
+
+/// The sampling records `[H, W, G, 9, 3]` = `(p_x, p_y, m)` of the words the kernel wrote.
+pub fn unpack_sampling(shape: &Dcnv3Shape, words: &[u32]) -> Vec<f32> {
+    let groups = shape.groups as usize;
+    let mut records = Vec::with_capacity(shape.sampling_len());
+    for (unit, packed) in words.chunks_exact(SAMPLING_WORDS).enumerate() {
+        let pixel = unit / groups;
+        let (x, y) = (pixel % shape.width as usize, pixel / shape.width as usize);
+        let (locations, weights) = packed.split_at(POINTS);
+        for (k, &location) in locations.iter().enumerate() {
+            // WGSL's unpack2x16snorm and unpack2x16unorm.
+            let snorm = |half: u32| (f32::from(half as u16 as i16) / 32767.0).max(-1.0);
+            let unorm = weights[k / 2] >> (16 * (k % 2)) & 0xffff;
+            records.extend([
+                x as f32 + snorm(location) * SAMPLING_RANGE,
+                y as f32 + snorm(location >> 16) * SAMPLING_RANGE,
+                unorm as f32 / 65535.0,
+            ]);
+        }
+    }
+    records
+}
+
 const MAX_GROUP_CHANNELS: u32 = 32;
 
 /// Floats per pixel in the points buffer of a layer with `groups` groups: `27 G` (18 offsets and
@@ -167,6 +203,10 @@ impl Dcnv3Shape {
     }
     pub fn sampling_len(&self) -> usize {
         self.mask_len() * SAMPLING_STRIDE
+    }
+    /// Words of the sampling as the kernel writes it ([`SAMPLING_WORDS`]).
+    pub fn sampling_words(&self) -> usize {
+        self.pixels() * self.groups as usize * SAMPLING_WORDS
     }
 
     /// Multiply-adds of the bilinear sampling, counted as 2 FLOPs: 4 corners x 9 points per output
@@ -497,7 +537,7 @@ pub async fn run_once(
     mask_logits: &[f32],
     want_sampling: bool,
 ) -> Result<Dcnv3Output> {
-    use crate::buffers::{read_f32, storage_from, storage_zeroed};
+    use crate::buffers::{read_bytes, read_f32, storage_from, storage_zeroed};
     shape.validate()?;
     for (what, expected, actual) in [
         ("DCNv3 input", shape.input_len(), input.len()),
@@ -522,7 +562,7 @@ pub async fn run_once(
     );
     let output = storage_zeroed(ctx, "dcnv3 output", shape.input_len());
     let sampling =
-        want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_len()));
+        want_sampling.then(|| storage_zeroed(ctx, "dcnv3 sampling", shape.sampling_words()));
     let dispatches = kernel.bind(
         ctx,
         shape,
@@ -537,7 +577,13 @@ pub async fn run_once(
     super::submit(ctx, &dispatches.in_order());
     let output = read_f32(ctx, &output, shape.input_len()).await?;
     let sampling = match &sampling {
-        Some(buffer) => Some(read_f32(ctx, buffer, shape.sampling_len()).await?),
+        Some(buffer) => {
+            let bytes = read_bytes(ctx, buffer, 4 * shape.sampling_words() as u64).await?;
+            Some(unpack_sampling(
+                shape,
+                &bytemuck::pod_collect_to_vec(&bytes),
+            ))
+        }
         None => None,
     };
     Ok(Dcnv3Output { output, sampling })
@@ -587,5 +633,52 @@ mod tests {
         }
         assert_eq!(Dcnv3Read::Filtered.split(16), 1);
         assert_eq!(Dcnv3Read::Gather { split: 1 }.split(32), 1);
+    }
+
+    #[test]
+    fn packed_sampling_reads_as_locations_from_the_pixel_and_weights() {
+        let shape = Dcnv3Shape {
+            height: 1,
+            width: 2,
+            groups: 1,
+            group_channels: 4,
+            offset_scale: 1.0,
+        };
+        // As WGSL's pack2x16snorm and pack2x16unorm write them.
+        let snorm = |v: f32| {
+            (((v / SAMPLING_RANGE).clamp(-1.0, 1.0) * 32767.0).round() as i16) as u16 as u32
+        };
+        let unorm = |v: f32| (v.clamp(0.0, 1.0) * 65535.0).round() as u32;
+        let mut words = Vec::new();
+        for (dx, dy) in [(0.5, -0.25), (-200.0, 3.0)] {
+            let mut unit = vec![snorm(dx) | snorm(dy) << 16; POINTS];
+            unit.extend((0..5).map(|_| unorm(0.25) | unorm(0.75) << 16));
+            words.extend(unit);
+        }
+        let records = unpack_sampling(&shape, &words);
+        assert_eq!(records.len(), shape.sampling_len());
+        // Pixel (0, 0), point 0; pixel (1, 0), point 1 (clamped: 128 feature pixels at most).
+        let (first, second) = (&records[0..3], &records[27 + 3..27 + 6]);
+        assert!(
+            (first[0] - 0.5).abs() <= SAMPLING_LOCATION_ERROR,
+            "{first:?}"
+        );
+        assert!(
+            (first[1] + 0.25).abs() <= SAMPLING_LOCATION_ERROR,
+            "{first:?}"
+        );
+        assert!(
+            (first[2] - 0.25).abs() <= SAMPLING_WEIGHT_ERROR,
+            "{first:?}"
+        );
+        assert_eq!(second[0], 1.0 - SAMPLING_RANGE);
+        assert!(
+            (second[1] - 3.0).abs() <= SAMPLING_LOCATION_ERROR,
+            "{second:?}"
+        );
+        assert!(
+            (second[2] - 0.75).abs() <= SAMPLING_WEIGHT_ERROR,
+            "{second:?}"
+        );
     }
 }
