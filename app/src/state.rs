@@ -1058,6 +1058,17 @@ impl Page {
         engine.classify(prepared).await
     }
 
+    /// Whether the last classification is over: failed, or shown with its sampling.
+    pub fn settled(self) -> bool {
+        match self.prediction.get_untracked() {
+            PredictionState::Running(_) => false,
+            PredictionState::Done { .. } => {
+                self.top5_of.get_untracked() == self.explored_of.get_untracked()
+            }
+            PredictionState::Idle | PredictionState::Failed(_) => true,
+        }
+    }
+
     /// A classified image with its sampling read back.
     async fn explore(self, classified: Classified) -> Result<Prediction, AppError> {
         self.engine()?.sampling(classified).await

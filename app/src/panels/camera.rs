@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::canvas::context_2d;
-use crate::state::{ImageSource, Page, PredictionState};
+use crate::state::{ImageSource, Page};
 
 /// Frames are taken at this size (the longer side) before the usual preparation.
 const FRAME_SIDE: u32 = 320;
@@ -58,9 +58,9 @@ pub fn CameraControls() -> impl IntoView {
                 match frame_file(&video).await {
                     Some(file) => {
                         page.classify(ImageSource::File(file));
-                        // One frame at a time: the next once this one is shown.
-                        while matches!(page.prediction.get_untracked(), PredictionState::Running(_))
-                        {
+                        // One frame at a time: the next once this one is shown, with its
+                        // sampling.
+                        while !page.settled() {
                             TimeoutFuture::new(15).await;
                         }
                         frames.update(|n| *n += 1);
