@@ -1,8 +1,9 @@
 //! `cargo xtask demo-report`: whether the demo model's offsets were learned and mean something,
 //! measured through the engine on held-out generated images (`python3 tools/train_demo.py
 //! held-out` writes them): accuracy, mean |Δp| per DCNv3 layer, and the rank correlation between
-//! a shape's size and the spread of the sampling at its centre, layer by layer and for the
-//! receptive field compounded down the whole stack (the page's definitions, gpu::model::sampling).
+//! a shape's size and the spread of the sampling at its centre, layer by layer, and of the
+//! receptive field compounded from each layer down to the image, with the regular grid's part
+//! taken out (the page's definitions, gpu::model::sampling).
 
 use std::path::Path;
 use std::time::Instant;
@@ -65,8 +66,8 @@ fn mean_offset(layer: &LayerSampling) -> f64 {
     total / count.max(1) as f64
 }
 
-fn field_spread(layers: &[LayerSampling], x: f32, y: f32, field: Field) -> f32 {
-    let top = layers.len() - 1;
+/// The spread of the receptive field of layer `top`'s feature pixel nearest (x, y).
+fn field_spread(layers: &[LayerSampling], top: usize, x: f32, y: f32, field: Field) -> f32 {
     let (column, row) = layers[top].pixel_at(x, y);
     let points = receptive_field(layers, top, column, row, field, FIELD_PRUNE);
     weighted_spread(points.iter().map(|p| (p.x, p.y, p.weight)))
@@ -130,7 +131,9 @@ async fn report(
     let mut by_size = [(0usize, 0usize); 3];
     let mut offsets = vec![0f64; layer_count];
     let mut spreads = vec![Vec::new(); layer_count];
-    let (mut deformable, mut regular) = (Vec::new(), Vec::new());
+    // Per layer, per image: the receptive field's spread from that layer down.
+    let (mut deformable, mut regular) =
+        (vec![Vec::new(); layer_count], vec![Vec::new(); layer_count]);
     let mut names = Vec::new();
     let started = Instant::now();
     for i in 0..count {
@@ -153,8 +156,10 @@ async fn report(
             offsets[l] += mean_offset(layer) / count as f64;
             spreads[l].push(spread_at(layer, p[0], p[1]));
         }
-        deformable.push(field_spread(&layers, p[0], p[1], Field::Deformable));
-        regular.push(field_spread(&layers, p[0], p[1], Field::Regular));
+        for top in 0..layer_count {
+            deformable[top].push(field_spread(&layers, top, p[0], p[1], Field::Deformable));
+            regular[top].push(field_spread(&layers, top, p[0], p[1], Field::Regular));
+        }
         if names.is_empty() {
             names = layers
                 .iter()
@@ -202,24 +207,32 @@ async fn report(
         );
     }
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-    // Near the picture's edge both fields are clipped, and small shapes sit there more often:
-    // the ratio takes that out.
-    let ratio: Vec<f32> = deformable
-        .iter()
-        .zip(&regular)
-        .map(|(d, r)| d / r)
-        .collect();
+    // The regular field's spread varies with the shape's size only through clipping at the
+    // picture's edge (small shapes sit there more often); deformable / regular takes that out.
     println!(
-        "\nreceptive field of the shape's centre through all {layer_count} layers: spread {:.1} px deformable \
-         vs {:.1} px regular 3x3; Spearman(radius, spread) {:.3} deformable, {:.3} regular, \
-         {:.3} for deformable / regular (mean ratio {:.2})",
-        mean(&deformable),
-        mean(&regular),
-        spearman(&radius, &deformable),
-        spearman(&radius, &regular),
-        spearman(&radius, &ratio),
-        mean(&ratio)
+        "\nreceptive field of the shape's centre, from each layer down to the image:\n{:<20} {:>16} {:>14} {:>18} {:>18} {:>30}",
+        "DCNv3 layer",
+        "deformable px",
+        "regular px",
+        "Spearman(r, def.)",
+        "Spearman(r, reg.)",
+        "Spearman(r, def. / regular)"
     );
+    for (l, (name, _, _)) in names.iter().enumerate() {
+        let ratio: Vec<f32> = deformable[l]
+            .iter()
+            .zip(&regular[l])
+            .map(|(d, r)| d / r)
+            .collect();
+        println!(
+            "{name:<20} {:>16.1} {:>14.1} {:>18.3} {:>18.3} {:>30.3}",
+            mean(&deformable[l]),
+            mean(&regular[l]),
+            spearman(&radius, &deformable[l]),
+            spearman(&radius, &regular[l]),
+            spearman(&radius, &ratio)
+        );
+    }
     println!(
         "\nfpx: feature pixels of the layer; px: input-image pixels (stride x fpx). spread: weighted \
          standard deviation of the sampling locations (mask weights), averaged over groups."
