@@ -96,16 +96,19 @@ export class AppPage {
   }
 
   /// The top-5 rows as { label, percent } once a classification is shown, with the image and
-  /// its sampling (which follow the top-5).
+  /// its sampling (which follow the top-5). Read in the same turn as the check: a camera's next
+  /// frame may replace them a moment later.
   async top5() {
-    await this.page.getByTestId('top5').waitFor({ timeout: 300_000 });
-    await this.explored();
-    return this.page.getByTestId('top5-row').evaluateAll((rows) =>
-      rows.map((row) => ({
+    const rows = await this.page.waitForFunction(() => {
+      const panel = document.querySelector('[data-testid="prediction"]');
+      const rows = [...document.querySelectorAll('[data-testid="top5-row"]')];
+      if (panel?.dataset.explored !== 'true' || rows.length === 0) return null;
+      return rows.map((row) => ({
         label: row.querySelector('.label').textContent,
         percent: Number(row.querySelector('.num').textContent.replace('%', '')),
-      })),
-    );
+      }));
+    }, null, { timeout: 300_000 });
+    return rows.jsonValue();
   }
 
   /// Waits until the image and the sampling shown are those of the top-5 shown.
