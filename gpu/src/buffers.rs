@@ -60,8 +60,17 @@ pub async fn read_bytes(ctx: &GpuContext, buffer: &wgpu::Buffer, size: u64) -> R
 pub struct Readback {
     staging: wgpu::Buffer,
     ranges: Vec<std::ops::Range<u64>>,
-    /// Where the staging buffer goes back once read, if it came from one.
+    /// Where the staging buffer goes back once read, or dropped unread (a later image's
+    /// readback overtook it), if it came from one.
     pool: Option<Arc<StagingPool>>,
+}
+
+impl Drop for Readback {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.give(self.staging.clone());
+        }
+    }
 }
 
 impl Readback {
@@ -99,7 +108,16 @@ impl Readback {
     }
 
     /// Each copied buffer's bytes, in the order recorded, once the submitted copies are done.
-    pub async fn bytes(self, ctx: &GpuContext) -> Result<Vec<Vec<u8>>> {
+    pub async fn bytes(mut self, ctx: &GpuContext) -> Result<Vec<Vec<u8>>> {
+        let read = self.map_and_copy(ctx).await;
+        if read.is_err() {
+            // A buffer whose mapping failed goes nowhere but away.
+            self.pool = None;
+        }
+        read
+    }
+
+    async fn map_and_copy(&self, ctx: &GpuContext) -> Result<Vec<Vec<u8>>> {
         let slice = self.staging.slice(..);
         let (sender, receiver) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |result| {
@@ -120,9 +138,6 @@ impl Readback {
                 .collect()
         };
         self.staging.unmap();
-        if let Some(pool) = &self.pool {
-            pool.give(self.staging);
-        }
         Ok(parts)
     }
 
