@@ -95,6 +95,14 @@ export class AppPage {
     await this.page.getByTestId('image-input').setInputFiles(path);
   }
 
+  /// Once the model is loaded, presses the sample button `name` (e.g. 'heart') and returns its
+  /// top-5 once shown with its sampling.
+  async showSample(name) {
+    await this.modelDescription().waitFor({ timeout: 120_000 });
+    await this.page.getByTestId(`sample-${name}`).click();
+    return this.top5();
+  }
+
   /// The top-5 rows as { label, percent } once a classification is shown, with the image and
   /// its sampling (which follow the top-5). Read in the same turn as the check: a camera's next
   /// frame may replace them a moment later.

@@ -42,9 +42,7 @@ test('compare: another layer, another group, the same layer on another image, at
   const app = await openApp();
   try {
     const page = app.page;
-    await app.modelDescription().waitFor({ timeout: 120_000 });
-    await page.getByTestId('sample-star-large').click();
-    await app.top5();
+    await app.showSample('star-large');
     await app.clickImage(100, 90);
     // Another layer: the last by default (16 groups), beside the first (2 groups).
     await page.getByTestId('compare').scrollIntoViewIfNeeded();
@@ -125,9 +123,7 @@ test('accessibility: no serious axe-core violations, every control reachable by 
     const app = await openApp(viewport ? { viewport } : {});
     try {
       const page = app.page;
-      await app.modelDescription().waitFor({ timeout: 120_000 });
-      await page.getByTestId('sample-heart').click();
-      await app.top5();
+      await app.showSample('heart');
       await page.getByTestId('show-select').selectOption('offset');
       await app.openDiagnostics();
       const violations = await accessibilityViolations(page);

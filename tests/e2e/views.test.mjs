@@ -36,9 +36,7 @@ test('a view goes into the address; a fresh browser opening it shows the same; B
   let other = null;
   try {
     const page = app.page;
-    await app.modelDescription().waitFor({ timeout: 120_000 });
-    await page.getByTestId('sample-heart').click();
-    await app.top5();
+    await app.showSample('heart');
     await page.getByTestId('layer-select').selectOption('3');
     await page.getByTestId('group-select').selectOption('1');
     await app.clickImage(120, 70);
@@ -130,9 +128,7 @@ test('the strip shows every layer at the point: click, keys and Play choose the 
   const app = await openApp();
   try {
     const page = app.page;
-    await app.modelDescription().waitFor({ timeout: 120_000 });
-    await page.getByTestId('sample-star-large').click();
-    await app.top5();
+    await app.showSample('star-large');
     const items = page.getByTestId('strip-layer');
     assert.equal(await items.count(), 6);
     assert.equal(await items.nth(0).getAttribute('aria-pressed'), 'true');
@@ -172,9 +168,7 @@ test('on a phone the image comes first, full width, and nothing is wider than th
   const app = await openApp({ viewport: PHONE });
   try {
     const page = app.page;
-    await app.modelDescription().waitFor({ timeout: 120_000 });
-    await page.getByTestId('sample-heart').click();
-    await app.top5();
+    await app.showSample('heart');
     const layout = await page.evaluate(() => {
       const box = (id) => document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
       return {

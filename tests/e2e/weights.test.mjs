@@ -112,9 +112,7 @@ test('a GPU error while a model is built is a message, and the model loaded befo
   });
   try {
     const page = app.page;
-    await app.modelDescription().waitFor({ timeout: 120_000 });
-    await page.getByTestId('sample-heart').click();
-    const before = await app.top5();
+    const before = await app.showSample('heart');
     const loaded = await page.getByTestId('model-info').textContent();
     await page.evaluate(() => { window.__refuseBuffers = true; });
     await page.getByTestId('weights-input').setInputFiles(fileURLToPath(new URL('../../public/models/shapes-demo.safetensors', import.meta.url)));
