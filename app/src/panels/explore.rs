@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use gpu::model::sampling::{
-    Field, FieldPoint, LayerMaps, LayerSampling, SamplePoint, nearest_pixel, receptive_field,
-    weighted_spread,
+    Field, FieldPoint, LayerSampling, SamplePoint, nearest_pixel, receptive_field, weighted_spread,
 };
 use leptos::ev::{KeyboardEvent, MouseEvent};
 use leptos::html::Canvas;
@@ -96,14 +95,14 @@ struct Heat {
 
 impl Heat {
     fn of(layer: &LayerSampling, group: Option<u32>, show: Show) -> Option<Self> {
-        let maps = layer.maps(group);
-        let pick = |m: LayerMaps| match show {
-            Show::Points => None,
-            Show::Offset => Some(m.offset_magnitude),
-            Show::Concentration => Some(m.concentration),
-            Show::Spread => Some(m.spread),
+        // The points need no map: none is computed for them.
+        let maps = || layer.maps(group);
+        let values = match show {
+            Show::Points => return None,
+            Show::Offset => maps().offset_magnitude,
+            Show::Concentration => maps().concentration,
+            Show::Spread => maps().spread,
         };
-        let values = pick(maps)?;
         let (low, high, mean) = range(&values);
         Some(Self {
             show,
