@@ -1030,12 +1030,8 @@ impl Page {
                             INPUT_SIZE,
                         );
                     }
-                    self.result.set(Some((name.clone(), prediction.clone())));
+                    self.result.set(Some((name, prediction)));
                     self.explored_of.set(this);
-                    if self.classifications.get_value() == this {
-                        self.prediction
-                            .set(PredictionState::Done { name, prediction });
-                    }
                 }
                 Err(error) if self.classifications.get_value() == this => {
                     self.result.set(None);

@@ -14,7 +14,7 @@ pub fn PredictionPanel() -> impl IntoView {
             aria-live="polite"
             // Whether the image and its sampling shown are this top-5's (they follow it).
             data-explored=move || (page.top5_of.get() == page.explored_of.get()).to_string()>
-            {move || outcome(page.prediction.get(), page.result.get_untracked())}
+            {move || outcome(page, page.prediction.get(), page.result.get_untracked())}
         </section>
     }
 }
@@ -35,7 +35,7 @@ fn top5(top: Vec<(String, f32)>, testid: &'static str) -> impl IntoView {
 }
 
 /// `last` is what the image before showed: kept, dimmed, while the next one runs.
-fn outcome(prediction: PredictionState, last: Option<(String, Prediction)>) -> AnyView {
+fn outcome(page: Page, prediction: PredictionState, last: Option<(String, Prediction)>) -> AnyView {
     match prediction {
         PredictionState::Idle => view! {
             <h2>"Prediction"</h2>
@@ -61,26 +61,28 @@ fn outcome(prediction: PredictionState, last: Option<(String, Prediction)>) -> A
         PredictionState::Done { name, prediction } => view! {
             <h2 class="visually-hidden">"Prediction"</h2>
             <h3>{name}</h3>
-            {top5(prediction.top.clone(), "top5")}
+            {top5(prediction.top, "top5")}
             <p class="hint" data-testid="forward-time">
-                {forward_time(&prediction)}
+                {move || forward_time(page, prediction.millis)}
             </p>
         }
         .into_any(),
     }
 }
 
-fn forward_time(prediction: &Prediction) -> String {
+/// The pass's time, and once the image shown is this top-5's, how long its sampling took after.
+fn forward_time(page: Page, millis: f64) -> String {
     let pass = format!(
-        "Forward pass on the GPU: {:.0} ms (upload, all dispatches, logits read back)",
-        prediction.millis
+        "Forward pass on the GPU: {millis:.0} ms (upload, all dispatches, logits read back)"
     );
-    if prediction.sampling.is_empty() {
-        format!("{pass}; reading where each layer sampled…")
-    } else {
-        format!(
-            "{pass}; where every layer sampled, {:.0} ms after",
-            prediction.sampling_millis
-        )
+    let explored = page.top5_of.get() == page.explored_of.get();
+    match page
+        .result
+        .with(|r| r.as_ref().map(|(_, p)| p.sampling_millis))
+    {
+        Some(sampling) if explored => {
+            format!("{pass}; where every layer sampled, {sampling:.0} ms after")
+        }
+        _ => format!("{pass}; reading where each layer sampled…"),
     }
 }
