@@ -7,7 +7,8 @@ use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
-use gpu::ops::dwconv::{self, DwConv, DwConvBuffers};
+use gpu::ops::dwconv::{self, DwConv, DwConvBuffers, InputNorm};
+use gpu::ops::layernorm::reference::layer_norm;
 use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
 use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearWeights, PackedWeights, Tile};
 use gpu::ops::pool::{self, MeanPool};
@@ -96,6 +97,7 @@ async fn assert_linear_matches(
         weights,
         bias: &b,
         output: &out,
+        norm: None,
     };
     let dispatch = lin.bind(ctx, [m, n, k], epilogue, &buffers);
     submit(ctx, &[&dispatch]);
@@ -107,6 +109,83 @@ async fn assert_linear_matches(
         TOLERANCE,
         &format!("{format} linear {m}x{n}x{k} {epilogue:?} {kernel:?}"),
     );
+}
+
+/// Activations as a LayerNorm meets them: a mean far from zero, beside which the spread is
+/// small, and channels of their own scale.
+fn offset_rows(rng: &mut SeededRng, rows: usize, channels: usize) -> Vec<f32> {
+    let scales = rng.uniform_vec(channels, 0.2, 3.0);
+    let values = random(rng, rows * channels);
+    (values.iter().enumerate())
+        .map(|(i, v)| 6.0 + v * scales[i % channels])
+        .collect()
+}
+
+/// Each row's mean and 1 / std in f64, as the folded norm writes them.
+fn row_stats(input: &[f32], channels: usize, eps: f64) -> Vec<f32> {
+    input
+        .chunks_exact(channels)
+        .flat_map(|x| {
+            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / channels as f64;
+            let var = x
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / channels as f64;
+            [mean as f32, (1.0 / (var + eps).sqrt()) as f32]
+        })
+        .collect()
+}
+
+/// `lin` with a LayerNorm of seeded gamma and beta folded in, over rows with an offset mean,
+/// against the norm then the linear in f64; and the rows' statistics it writes.
+#[allow(clippy::too_many_arguments)]
+async fn assert_folded_norm_matches(
+    ctx: &gpu::GpuContext,
+    lin: &Linear,
+    rng: &mut SeededRng,
+    [m, n, k]: [u32; 3],
+    epilogue: Epilogue,
+    packed: PackedWeights<'_>,
+    values: &[f32],
+    format: &str,
+) {
+    let input = offset_rows(rng, m as usize, k as usize);
+    let gamma = rng.uniform_vec(k as usize, 0.5, 1.5);
+    let beta = random(rng, k as usize);
+    let bias = random(rng, n as usize);
+    let residual = random(rng, (m * n) as usize);
+    let fold = lin.upload_after_norm(ctx, "w", packed, [n, k], &bias, [&gamma, &beta]);
+    let (i, out) = (
+        storage_from(ctx, "in", &input),
+        storage_from(ctx, "out", &residual),
+    );
+    let stats = storage_zeroed(ctx, "stats", 2 * m as usize);
+    let dispatch = lin.bind(
+        ctx,
+        [m, n, k],
+        epilogue,
+        &fold.buffers(&i, &out, &stats, EPS),
+    );
+    submit(ctx, &[&dispatch]);
+    let got = read_f32(ctx, &out, (m * n) as usize).await.unwrap();
+    let normed = layer_norm(&input, k as usize, &gamma, &beta, f64::from(EPS), false);
+    let expected = linear::reference::linear(
+        &normed,
+        values,
+        &bias,
+        k as usize,
+        epilogue,
+        Some(&residual),
+    );
+    let what = format!(
+        "{format} layernorm+linear {m}x{n}x{k} {epilogue:?} {:?}",
+        lin.kernel_for([m, n, k])
+    );
+    Comparison::new(&got, &expected).assert_within(TOLERANCE, &what);
+    let got = read_f32(ctx, &stats, 2 * m as usize).await.unwrap();
+    let expected = row_stats(&input, k as usize, f64::from(EPS));
+    Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("{what}: statistics"));
 }
 
 dual_test! {
@@ -157,7 +236,7 @@ dual_test! {
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
             let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
-            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out };
+            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out, norm: None };
             let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
@@ -181,7 +260,7 @@ dual_test! {
             let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
             let out = storage_zeroed(&ctx, "out", shape.output_len());
             let columns = storage_zeroed(&ctx, "columns", shape.columns_len());
-            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out };
+            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out, norm: None };
             let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
             submit(&ctx, &[&gather, &multiply]);
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
@@ -225,7 +304,7 @@ dual_test! {
             let packed = dwconv::pack_weight(&weight, c);
             let bufs = [&input, &packed, &bias, &ln_w, &ln_b].map(|d| storage_from(&ctx, "dw", d));
             let out = storage_zeroed(&ctx, "out", input.len());
-            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out };
+            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out, input_norm: None };
             let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, input.len()).await.unwrap();
@@ -279,6 +358,58 @@ dual_test! {
             let weights = lin.upload(&ctx, "h", PackedWeights::F16(&packed), [n, k]);
             let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
             assert_linear_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, &weights, &widened, "f16").await;
+        }
+        }
+    }
+
+    async fn a_layernorm_folded_into_the_linear_after_it_matches_the_two_in_turn() {
+        let ctx = context().await;
+        let mut rng = SeededRng::new(29);
+        // Every vec4 kernel (the scalar one folds no norm) and weight format; rows off the tiles,
+        // K off the split's steps, the shapes of InternImage-T's input projection and fc1.
+        for lin in every_linear_kernel(&ctx) {
+        for ([m, n, k], epilogue) in [([3136, 64, 64], Epilogue::Store), ([196, 1024, 256], Epilogue::Gelu), ([49, 512, 512], Epilogue::Accumulate), ([1, 12, 768], Epilogue::Store), ([100, 72, 36], Epilogue::Gelu)] {
+            let (nn, kk) = (n as usize, k as usize);
+            let weight = random(&mut rng, nn * kk);
+            let packed = linear::pack_weight(&weight, nn, kk);
+            assert_folded_norm_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, PackedWeights::F32(&packed), &weight, "f32").await;
+            let (q, scales) = quant::quantize_rows(&weight, nn);
+            let words = linear::pack_weight_int8(&q, nn, kk);
+            let int8 = PackedWeights::Int8 { words: &words, scales: &scales };
+            assert_folded_norm_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, int8, &quant::dequantize_rows(&q, &scales), "int8").await;
+            let halves: Vec<f16> = weight.iter().map(|&w| f16::from_f32(w)).collect();
+            let packed = linear::pack_weight(&halves, nn, kk);
+            let widened: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
+            assert_folded_norm_matches(&ctx, &lin, &mut rng, [m, n, k], epilogue, PackedWeights::F16(&packed), &widened, "f16").await;
+        }
+        }
+    }
+
+    async fn the_depthwise_branch_normalises_its_input_from_the_statistics_given() {
+        let ctx = context().await;
+        let mut rng = SeededRng::new(30);
+        for dw in [DwConv::with_layout(NormLayout::FourPixels), DwConv::with_layout(NormLayout::Teams)] {
+        for (h, w, c) in [(56, 56, 64), (14, 14, 24), (7, 5, 16), (1, 1, 32), (3, 3, 40)] {
+            let input = offset_rows(&mut rng, h * w, c);
+            let stats = row_stats(&input, c, f64::from(EPS));
+            let gamma = rng.uniform_vec(c, 0.5, 1.5);
+            let beta = random(&mut rng, c);
+            let weight = random(&mut rng, c * 9);
+            let bias = random(&mut rng, c);
+            let ln_w = rng.uniform_vec(c, 0.5, 1.5);
+            let ln_b = random(&mut rng, c);
+            let norm = [gamma.clone(), beta.clone()].concat();
+            let packed = dwconv::pack_weight(&weight, c);
+            let bufs = [&input, &packed, &bias, &ln_w, &ln_b, &norm, &stats].map(|d| storage_from(&ctx, "dw", d));
+            let out = storage_zeroed(&ctx, "out", input.len());
+            let input_norm = Some(InputNorm { weights: &bufs[5], stats: &bufs[6] });
+            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out, input_norm };
+            let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
+            submit(&ctx, &[&dispatch]);
+            let got = read_f32(&ctx, &out, input.len()).await.unwrap();
+            let normed = layer_norm(&input, c, &gamma, &beta, f64::from(EPS), false);
+            let expected = dwconv::reference::dwconv(&normed, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("normalising dwconv {h}x{w}x{c}"));
         }
         }
     }

@@ -332,6 +332,7 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
                     weights: &weights,
                     bias: &bias,
                     output: &output,
+                    norm: None,
                 };
                 let bind = |epilogue| kernel.bind(ctx, [m, n, k], epilogue, &buffers);
                 let (ms, _) = timer

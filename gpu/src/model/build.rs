@@ -15,9 +15,11 @@ use crate::dispatch::{Dispatch, f32_bytes};
 use crate::error::{Error, Result};
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape, Planes};
-use crate::ops::dwconv::{self, DwConv, DwConvBuffers};
+use crate::ops::dwconv::{self, DwConv, DwConvBuffers, InputNorm};
 use crate::ops::layernorm::LayerNorm;
-use crate::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearWeights, PackedWeights};
+use crate::ops::linear::{
+    self, Epilogue, Linear, LinearBuffers, LinearWeights, NormFold, PackedWeights,
+};
 use crate::ops::pool::MeanPool;
 
 /// The compiled kernels, shared by every layer.
@@ -108,7 +110,8 @@ impl Sizes {
 /// Buffers reused by every level, each sized for the largest level that uses it.
 struct Scratch {
     x: wgpu::Buffer,      // residual stream [pixels, C]
-    normed: wgpu::Buffer, // norm1 / norm2 output [pixels, C]
+    normed: wgpu::Buffer, // norm1 / norm2 output [pixels, C], where no linear folds them
+    stats: wgpu::Buffer,  // norm1's mean and 1 / std per pixel, for the depthwise branch
     projected: wgpu::Buffer,
     offset_branch: wgpu::Buffer,
     sampled: wgpu::Buffer,
@@ -315,16 +318,28 @@ impl<'a> Builder<'a> {
         let shape = self.level_dcn(level);
         let [h, w] = self.sizes.levels[level];
         let (p, c, hidden) = (h * w, shape.channels(), self.config.mlp_hidden(level));
-        self.layer_norm(&format!("{pre}.norm1.0"), p, c, false, &s.x, &s.normed)?;
+        let norm1 = format!("{pre}.norm1.0");
         let input_proj = format!("{pre}.dcn.input_proj");
-        self.linear(
-            &[&input_proj],
+        let folded = self.linear_after_norm(
+            &norm1,
+            &input_proj,
             [p, c, c],
             Epilogue::Store,
-            &s.normed,
+            s,
             &s.projected,
         )?;
-        self.dw_branch(&pre, [h, w, c], &s.normed, &s.offset_branch)?;
+        // Where the input projection folded norm1, the depthwise branch normalises x itself
+        // with the statistics the projection wrote.
+        if folded {
+            let norm = self.norm_weights(&norm1)?;
+            let input_norm = InputNorm {
+                weights: &norm,
+                stats: &s.stats,
+            };
+            self.dw_branch(&pre, [h, w, c], &s.x, Some(input_norm), &s.offset_branch)?;
+        } else {
+            self.dw_branch(&pre, [h, w, c], &s.normed, None, &s.offset_branch)?;
+        }
         let [offset, mask] = [format!("{pre}.dcn.offset"), format!("{pre}.dcn.mask")];
         let points = [p, shape.point_row(), c];
         self.linear(
@@ -343,13 +358,12 @@ impl<'a> Builder<'a> {
             &s.sampled,
             &s.x,
         )?;
-        self.layer_norm(&format!("{pre}.norm2.0"), p, c, false, &s.x, &s.normed)?;
-        let fc1 = format!("{pre}.mlp.fc1");
-        self.linear(
-            &[&fc1],
+        self.linear_after_norm(
+            &format!("{pre}.norm2.0"),
+            &format!("{pre}.mlp.fc1"),
             [p, hidden, c],
             Epilogue::Gelu,
-            &s.normed,
+            s,
             &s.hidden,
         )?;
         let fc2 = format!("{pre}.mlp.fc2");
@@ -393,6 +407,7 @@ impl<'a> Builder<'a> {
             weights: &weights,
             bias: &bias,
             output: &hidden,
+            norm: None,
         };
         let dispatch =
             (self.kernels.linear).bind(self.ctx, [p, head, *c], Epilogue::Gelu, &buffers);
@@ -419,6 +434,7 @@ impl<'a> Builder<'a> {
         let residual = most(&|l| sizes.pixels(l) * config.level_channels(l));
         let points = most(&|l| sizes.pixels(l) * dcnv3::point_row(config.groups[l]));
         let hidden = most(&|l| sizes.pixels(l) * config.mlp_hidden(l));
+        let stats = 2 * most(&|l| sizes.pixels(l));
         let columns = (0..config.levels().saturating_sub(1))
             .map(|l| sizes.downsample(config, l).columns_len())
             .chain(sizes.stem.map(|shape| shape.columns_len()))
@@ -427,6 +443,7 @@ impl<'a> Builder<'a> {
         Scratch {
             x: self.activation("x", residual),
             normed: self.activation("normed", residual),
+            stats: self.activation("norm statistics", stats),
             projected: self.activation("projected", residual),
             offset_branch: self.activation("offset branch", residual),
             sampled: self.activation("sampled", residual),
@@ -491,10 +508,56 @@ impl<'a> Builder<'a> {
             weights: &weights,
             bias: &bias,
             output,
+            norm: None,
         };
         let dispatch = (self.kernels.linear).bind(self.ctx, [m, n, k], epilogue, &buffers);
         self.plan.push(dispatch);
         Ok(())
+    }
+
+    /// The linear `prefix` over the output of the LayerNorm `norm` of x (`s.x`): the norm
+    /// folded into the linear where its kernel can take it, which also writes the rows'
+    /// statistics to `s.stats`; else the norm into `s.normed` and the linear over that. Whether
+    /// it folded.
+    fn linear_after_norm(
+        &mut self,
+        norm: &str,
+        prefix: &str,
+        [m, n, k]: [u32; 3],
+        epilogue: Epilogue,
+        s: &Scratch,
+        output: &wgpu::Buffer,
+    ) -> Result<bool> {
+        if !self.kernels.linear.folds_norm([m, n, k]) {
+            self.layer_norm(norm, m, k, false, &s.x, &s.normed)?;
+            self.linear(&[prefix], [m, n, k], epilogue, &s.normed, output)?;
+            return Ok(false);
+        }
+        let [gamma, beta] = ["weight", "bias"].map(|t| self.read(&format!("{norm}.{t}")));
+        let (gamma, beta) = (gamma?, beta?);
+        let bias = self.read(&format!("{prefix}.bias"))?;
+        let (ctx, label) = (self.ctx, prefix);
+        let packing = Packing::Rows { n, k };
+        let fold: NormFold = self.packed(
+            &[format!("{prefix}.weight")],
+            packing,
+            None,
+            |linear, packed| {
+                linear.upload_after_norm(ctx, label, packed, [n, k], &bias, [&gamma, &beta])
+            },
+        )?;
+        self.weight_bytes += fold.bytes();
+        let buffers = fold.buffers(&s.x, output, &s.stats, LAYER_NORM_EPS);
+        let dispatch = (self.kernels.linear).bind(self.ctx, [m, n, k], epilogue, &buffers);
+        self.plan.push(dispatch);
+        Ok(true)
+    }
+
+    /// The LayerNorm `norm`'s gamma then beta, in one buffer.
+    fn norm_weights(&mut self, norm: &str) -> Result<wgpu::Buffer> {
+        let mut weights = self.read(&format!("{norm}.weight"))?;
+        weights.extend(self.read(&format!("{norm}.bias"))?);
+        Ok(self.weight_buffer(norm, &weights))
     }
 
     /// Each of the tensors `names` as `read` gives it, if it gives every one.
@@ -525,48 +588,65 @@ impl<'a> Builder<'a> {
         row_scale: Option<&[f64]>,
     ) -> Result<LinearWeights> {
         let [n, k] = packing.nk();
-        let label = names[0].as_str();
+        let (ctx, label) = (self.ctx, names[0].as_str());
+        let weights = self.packed(names, packing, row_scale, |linear, packed| {
+            linear.upload(ctx, label, packed, [n, k])
+        })?;
+        self.weight_bytes += weights.bytes();
+        Ok(weights)
+    }
+
+    /// The weights `names` packed as [`Builder::weights`] says, handed to `upload`.
+    fn packed<T>(
+        &self,
+        names: &[String],
+        packing: Packing,
+        row_scale: Option<&[f64]>,
+        upload: impl FnOnce(&Linear, PackedWeights<'_>) -> T,
+    ) -> Result<T> {
+        let [n, k] = packing.nk();
+        let linear = &self.kernels.linear;
         let scale = |value: f32, row: usize| match row_scale {
             Some(rows) => (f64::from(value) * rows[row]) as f32,
             None => value,
         };
-        let weights = if let Some(parts) =
-            self.all_of(names, |name, shape| self.source.quantized(name, shape))?
-        {
-            let (q, scales): (Vec<Vec<i8>>, Vec<Vec<f32>>) = parts.into_iter().unzip();
-            let mut scales = scales.concat();
-            scales.resize(n as usize, 1.0);
-            let scales: Vec<f32> = (scales.iter().enumerate())
-                .map(|(row, &s)| scale(s, row))
-                .collect();
-            let words = packing.pack_int8(q.concat());
-            let scales = linear::pack_bias(&scales);
-            let packed = PackedWeights::Int8 {
-                words: &words,
-                scales: &scales,
-            };
-            self.kernels.linear.upload(self.ctx, label, packed, [n, k])
-        } else if let Some(halves) = (row_scale.is_none())
-            .then(|| self.all_of(names, |name, shape| self.source.halves(name, shape)))
-            .transpose()?
-            .flatten()
-        {
-            let packed = packing.pack::<f16>(halves.concat());
-            (self.kernels.linear).upload(self.ctx, label, PackedWeights::F16(&packed), [n, k])
-        } else {
-            let mut values = Vec::new();
-            for name in names {
-                values.extend(self.read(name)?);
-            }
-            let row_len = k as usize;
-            let values = (values.iter().enumerate())
-                .map(|(i, &v)| scale(v, i / row_len))
-                .collect();
-            let packed = packing.pack::<f32>(values);
-            (self.kernels.linear).upload(self.ctx, label, PackedWeights::F32(&packed), [n, k])
-        };
-        self.weight_bytes += weights.bytes();
-        Ok(weights)
+        Ok(
+            if let Some(parts) =
+                self.all_of(names, |name, shape| self.source.quantized(name, shape))?
+            {
+                let (q, scales): (Vec<Vec<i8>>, Vec<Vec<f32>>) = parts.into_iter().unzip();
+                let mut scales = scales.concat();
+                scales.resize(n as usize, 1.0);
+                let scales: Vec<f32> = (scales.iter().enumerate())
+                    .map(|(row, &s)| scale(s, row))
+                    .collect();
+                let words = packing.pack_int8(q.concat());
+                let scales = linear::pack_bias(&scales);
+                let packed = PackedWeights::Int8 {
+                    words: &words,
+                    scales: &scales,
+                };
+                upload(linear, packed)
+            } else if let Some(halves) = (row_scale.is_none())
+                .then(|| self.all_of(names, |name, shape| self.source.halves(name, shape)))
+                .transpose()?
+                .flatten()
+            {
+                let packed = packing.pack::<f16>(halves.concat());
+                upload(linear, PackedWeights::F16(&packed))
+            } else {
+                let mut values = Vec::new();
+                for name in names {
+                    values.extend(self.read(name)?);
+                }
+                let row_len = k as usize;
+                let values = (values.iter().enumerate())
+                    .map(|(i, &v)| scale(v, i / row_len))
+                    .collect();
+                let packed = packing.pack::<f32>(values);
+                upload(linear, PackedWeights::F32(&packed))
+            },
+        )
     }
 
     fn layer_norm(
@@ -612,6 +692,7 @@ impl<'a> Builder<'a> {
             weights: &weights,
             bias: &bias,
             output,
+            norm: None,
         };
         let conv = &self.kernels.conv;
         let dispatches = conv.bind(self.ctx, &self.kernels.linear, &shape, input, &buffers)?;
@@ -619,12 +700,14 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// The offset branch: depthwise 3x3 convolution, LayerNorm and GELU, fused.
+    /// The offset branch: depthwise 3x3 convolution, LayerNorm and GELU, fused; over the
+    /// output of `input_norm` where given.
     fn dw_branch(
         &mut self,
         pre: &str,
         [h, w, c]: [u32; 3],
         input: &wgpu::Buffer,
+        input_norm: Option<InputNorm<'_>>,
         output: &wgpu::Buffer,
     ) -> Result<()> {
         let packed = dwconv::pack_weight(
@@ -638,6 +721,7 @@ impl<'a> Builder<'a> {
             ln_weight: &self.upload(&format!("{pre}.dcn.dw_conv.1.1.weight"))?,
             ln_bias: &self.upload(&format!("{pre}.dcn.dw_conv.1.1.bias"))?,
             output,
+            input_norm,
         };
         let dispatch = self.kernels.dw.bind(self.ctx, h, w, c, LAYER_NORM_EPS, &dw);
         self.plan.push(dispatch);

@@ -29,28 +29,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let p3 = (row + min(x0 + 3u, width - 1u)) * c4_len;
     let stored = vec4<bool>(true, x0 + 1u < width, x0 + 2u < width, x0 + 3u < width);
 
+    // The three rows of cells, with (NORMALIZE_INPUT) their statistics, for all channels.
+    let above = cells_of(y, 0u, x0);
+    let level = cells_of(y, 1u, x0);
+    let below = cells_of(y, 2u, x0);
     var sum = mat4x4<f32>();
     for (var c = 0u; c < c4_len; c++) {
         let b = bias[c];
         var acc = mat4x4<f32>(b, b, b, b);
-        for (var ky = 0u; ky < 3u; ky++) {
-            let iy = i32(y + ky) - 1;
-            let row_on = iy >= 0 && iy < i32(height);
-            let cells = u32(clamp(iy, 0, i32(height) - 1)) * width;
-            let w0 = weight[(3u * ky) * c4_len + c];
-            let w1 = weight[(3u * ky + 1u) * c4_len + c];
-            let w2 = weight[(3u * ky + 2u) * c4_len + c];
-            let v0 = cell(cells, i32(width), i32(x0) - 1, row_on, c, c4_len);
-            let v1 = cell(cells, i32(width), i32(x0), row_on, c, c4_len);
-            let v2 = cell(cells, i32(width), i32(x0) + 1, row_on, c, c4_len);
-            let v3 = cell(cells, i32(width), i32(x0) + 2, row_on, c, c4_len);
-            let v4 = cell(cells, i32(width), i32(x0) + 3, row_on, c, c4_len);
-            let v5 = cell(cells, i32(width), i32(x0) + 4, row_on, c, c4_len);
-            acc[0] += v0 * w0 + v1 * w1 + v2 * w2;
-            acc[1] += v1 * w0 + v2 * w1 + v3 * w2;
-            acc[2] += v2 * w0 + v3 * w1 + v4 * w2;
-            acc[3] += v3 * w0 + v4 * w1 + v5 * w2;
-        }
+        acc += taps(above, 0u, c, c4_len);
+        acc += taps(level, 1u, c, c4_len);
+        acc += taps(below, 2u, c, c4_len);
         output[p0 + c] = acc[0];
         if (stored.y) { output[p1 + c] = acc[1]; }
         if (stored.z) { output[p2 + c] = acc[2]; }
@@ -77,9 +66,59 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
 }
 
-// Input channels 4c..4c+3 at (x, the row of `width` cells starting at cell `cells`); zero outside the picture.
-fn cell(cells: u32, width: i32, x: i32, row_on: bool, c: u32, c4_len: u32) -> vec4<f32> {
-    let on = row_on && x >= 0 && x < width;
-    let at = (cells + u32(clamp(x, 0, width - 1))) * c4_len + c;
-    return input[at] * select(0.0, 1.0, on);
+// The 6 cells x0 - 1 .. x0 + 4 of input row y + ky - 1 that a run's taps of row ky read,
+// named rather than in an array, which SwiftShader would keep in memory.
+struct Cells {
+    c0: Cell,
+    c1: Cell,
+    c2: Cell,
+    c3: Cell,
+    c4: Cell,
+    c5: Cell,
+}
+
+// A cell's pixel (clamped into the picture), a factor of zero outside it, and its statistics.
+struct Cell {
+    pixel: u32,
+    on: f32,
+    stats: vec2<f32>,
+}
+
+fn cells_of(y: u32, ky: u32, x0: u32) -> Cells {
+    let iy = i32(y + ky) - 1;
+    let x = i32(x0);
+    return Cells(cell_at(iy, x - 1), cell_at(iy, x), cell_at(iy, x + 1), cell_at(iy, x + 2),
+                 cell_at(iy, x + 3), cell_at(iy, x + 4));
+}
+
+fn cell_at(iy: i32, x: i32) -> Cell {
+    let width = i32(params.width);
+    let height = i32(params.height);
+    let pixel = u32(clamp(iy, 0, height - 1) * width + clamp(x, 0, width - 1));
+    let on = iy >= 0 && iy < height && x >= 0 && x < width;
+    return Cell(pixel, select(0.0, 1.0, on), stats_of(pixel));
+}
+
+// The row-ky taps' part of the run's 4 sums, channels 4c..4c+3.
+fn taps(cells: Cells, ky: u32, c: u32, c4_len: u32) -> mat4x4<f32> {
+    let w0 = weight[(3u * ky) * c4_len + c];
+    let w1 = weight[(3u * ky + 1u) * c4_len + c];
+    let w2 = weight[(3u * ky + 2u) * c4_len + c];
+    let v0 = cell(cells.c0, c, c4_len);
+    let v1 = cell(cells.c1, c, c4_len);
+    let v2 = cell(cells.c2, c, c4_len);
+    let v3 = cell(cells.c3, c, c4_len);
+    let v4 = cell(cells.c4, c, c4_len);
+    let v5 = cell(cells.c5, c, c4_len);
+    return mat4x4<f32>(
+        v0 * w0 + v1 * w1 + v2 * w2,
+        v1 * w0 + v2 * w1 + v3 * w2,
+        v2 * w0 + v3 * w1 + v4 * w2,
+        v3 * w0 + v4 * w1 + v5 * w2,
+    );
+}
+
+// Input channels 4c..4c+3 of a cell, as the norm gives them; zero outside the picture.
+fn cell(at: Cell, c: u32, c4_len: u32) -> vec4<f32> {
+    return normalised_input(input[at.pixel * c4_len + c], at.stats, c) * at.on;
 }

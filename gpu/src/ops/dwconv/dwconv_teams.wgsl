@@ -13,6 +13,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let x = i32(pixel.x % width);
     let lane = local % LANES;
     let c4_len = params.channels / 4u;
+    // NORMALIZE_INPUT: each tap's pixel's statistics, loaded once for all channels.
+    var tap_stats: array<vec2<f32>, 9>;
+    for (var tap = 0; tap < 9; tap++) {
+        let iy = clamp(y + tap / 3 - 1, 0, i32(height) - 1);
+        let ix = clamp(x + tap % 3 - 1, 0, i32(width) - 1);
+        tap_stats[tap] = stats_of(u32(iy) * width + u32(ix));
+    }
     var conv: array<vec4<f32>, MAX_VECS>;
     for (var j = 0u; j < VECS; j++) {
         let c = j * LANES + lane;
@@ -22,7 +29,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 let iy = y + tap / 3 - 1;
                 let ix = x + tap % 3 - 1;
                 if (iy >= 0 && iy < i32(height) && ix >= 0 && ix < i32(width)) {
-                    acc += input[(u32(iy) * width + u32(ix)) * c4_len + c] * weight[u32(tap) * c4_len + c];
+                    let v = input[(u32(iy) * width + u32(ix)) * c4_len + c];
+                    acc += normalised_input(v, tap_stats[tap], c) * weight[u32(tap) * c4_len + c];
                 }
             }
             conv[j] = acc;

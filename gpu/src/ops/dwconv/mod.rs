@@ -6,7 +6,7 @@ pub mod reference;
 use super::layernorm::{
     ByLayout, FOUR_PIXELS_WGSL, PIXELS_PER_INVOCATION, TEAMS_WGSL, Team, four_pixel_grid,
 };
-use super::{Access, GELU_WGSL, Kernel, Uniform};
+use super::{Access, GELU_WGSL, Kernel, Uniform, no_scales};
 use crate::context::GpuContext;
 use crate::dispatch::{Dispatch, f32_bytes};
 
@@ -49,8 +49,12 @@ pub fn pack_weight(weight: &[f32], channels: usize) -> Vec<f32> {
     packed
 }
 
-/// By team (none: runs of four pixels per invocation).
-pub type DwConv = ByLayout<Option<Team>>;
+/// By team (none: runs of four pixels per invocation) and whether the input is normalised.
+pub type DwConv = ByLayout<(Option<Team>, NormalisesInput)>;
+
+/// Whether the depthwise branch normalises its input ([`InputNorm`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NormalisesInput(bool);
 
 /// The buffers of one fused depthwise branch, weights packed by [`pack_weight`].
 pub struct DwConvBuffers<'a> {
@@ -60,6 +64,19 @@ pub struct DwConvBuffers<'a> {
     pub ln_weight: &'a wgpu::Buffer,
     pub ln_bias: &'a wgpu::Buffer,
     pub output: &'a wgpu::Buffer,
+    /// Where `input` is a LayerNorm's input rather than its output: the norm's weights and
+    /// its statistics per pixel, which a linear over the same input wrote
+    /// ([`super::linear::NormFold::buffers`]).
+    pub input_norm: Option<InputNorm<'a>>,
+}
+
+/// A LayerNorm applied to the depthwise branch's input as it is read.
+#[derive(Clone, Copy)]
+pub struct InputNorm<'a> {
+    /// gamma, then beta (each C long).
+    pub weights: &'a wgpu::Buffer,
+    /// `[H, W]` pairs: mean, 1 / std.
+    pub stats: &'a wgpu::Buffer,
 }
 
 impl DwConv {
@@ -83,26 +100,58 @@ impl DwConv {
             eps,
         };
         let team = Team::for_layout(self.layout, channels);
-        let kernel = self.kernels.get(team, || {
-            let mut storage = [Access::Read; 6];
+        let normalize = b.input_norm.is_some();
+        let kernel = self.kernels.get((team, NormalisesInput(normalize)), || {
+            let mut storage = [Access::Read; 8];
             storage[5] = Access::ReadWrite;
-            match team {
-                Some(team) => {
-                    Kernel::new(ctx, "dwconv", &teams_source(), &storage, &team.constants())
-                }
-                None => Kernel::new(ctx, "dwconv", &source(), &storage, &[]),
+            let mut constants = team.map_or(vec![], |team| team.constants().to_vec());
+            if normalize {
+                constants.push(("NORMALIZE_INPUT", 1.0));
             }
+            let kernel = if team.is_some() {
+                teams_source()
+            } else {
+                source()
+            };
+            Kernel::new(ctx, "dwconv", &kernel, &storage, &constants)
         });
         let workgroups = match team {
             Some(team) => team.grid(height * width),
             // Runs of 4 pixels never cross a row.
             None => four_pixel_grid(height * width.div_ceil(PIXELS_PER_INVOCATION)),
         };
-        let buffers = [b.input, b.weight, b.bias, b.ln_weight, b.ln_bias, b.output];
+        let unused = b
+            .input_norm
+            .is_none()
+            .then(|| [no_scales(ctx), no_scales(ctx)]);
+        let [norm, stats] = match (&b.input_norm, &unused) {
+            (Some(norm), _) => [norm.weights, norm.stats],
+            (None, Some([norm, stats])) => [norm, stats],
+            (None, None) => unreachable!("bound in place of a norm where there is none"),
+        };
+        let buffers = [
+            b.input,
+            b.weight,
+            b.bias,
+            b.ln_weight,
+            b.ln_bias,
+            b.output,
+            norm,
+            stats,
+        ];
         let weights: u64 = buffers[1..5].iter().map(|buffer| buffer.size()).sum();
         // 9 multiply-adds, then the LayerNorm's and GELU's ~16 FLOPs, per element.
         let elements = u64::from(height * width) * u64::from(channels);
-        (kernel.bind(ctx, "dwconv+layernorm+gelu", &params, &buffers, workgroups))
-            .doing(34 * elements, f32_bytes(2 * elements) + weights)
+        let (label, norm_bytes) = match b.input_norm {
+            Some(_) => (
+                "layernorm+dwconv+layernorm+gelu",
+                norm.size() + stats.size(),
+            ),
+            None => ("dwconv+layernorm+gelu", 0),
+        };
+        (kernel.bind(ctx, label, &params, &buffers, workgroups)).doing(
+            34 * elements,
+            f32_bytes(2 * elements) + weights + norm_bytes,
+        )
     }
 }

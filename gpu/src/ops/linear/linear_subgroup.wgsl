@@ -28,13 +28,21 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
     // active for the broadcasts.
     $EACH_BLOCK let col$b = min(first + $bu, n4 - 1u);
     $EACH_LOAD let x$g = min(row0 + $gu * LANES + lane, m - 1u) * k4;
+    // NORMALIZE: the sums of the lane's rows (linear_vec4_common.wgsl).
+    $EACH_LOAD let shift$g = shift_of(x$g);
+    $EACH_LOAD var sum$g = vec4<f32>(0.0);
+    $EACH_LOAD var squares$g = vec4<f32>(0.0);
     var acc: array<vec4<f32>, $ACCUMULATORS>;
     for (var q = 0u; q < k4; q++) {
         $EACH_BLOCK let w$b = weights(q, col$b);
-        $EACH_LOAD let loaded$g = input[x$g + q];
+        let gamma = gamma_of(q);
+        $EACH_LOAD let loaded$g = deviation(input[x$g + q], shift$g, gamma, &sum$g, &squares$g);
         $EACH_ROW let v$r = subgroupBroadcast(loaded$g, $lu);
         $AND_EACH_BLOCK acc[$a] += w$b * v$r;
     }
+    $EACH_LOAD let row_norm$g = norm_of_row(total(sum$g), total(squares$g));
+    $EACH_LOAD store_stats(group.x, row0 + $gu * LANES + lane, shift$g, row_norm$g);
     $EACH_PAIR let ends$b = ends_of(first + $bu, col$b, col$c);
-    $EACH_ROW_PAIR store_row(row0 + $ru, ends$b, acc[$a], acc[$a + 1u]);
+    $EACH_ROW let norm$r = subgroupBroadcast(row_norm$g, $lu);
+    $EACH_ROW_PAIR store_row(row0 + $ru, ends$b, acc[$a], acc[$a + 1u], norm$r);
 }

@@ -29,6 +29,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>,
     // Past N or M, invocations compute on clamped indices and store nothing.
     $EACH_BLOCK let col$b = min(first + $bu, n4 - 1u);
     $EACH_ROW let x$r = min(row0 + $ru, m - 1u) * k4;
+    // NORMALIZE: the sums of the rows (linear_vec4_common.wgsl).
+    $EACH_ROW let shift$r = shift_of(x$r);
+    $EACH_ROW var sum$r = vec4<f32>(0.0);
+    $EACH_ROW var squares$r = vec4<f32>(0.0);
     var acc: array<vec4<f32>, $ACCUMULATORS>;
     $NO_SPLIT let steps = k4;
     // The same number of steps for each invocation of a workgroup, so that all reach the
@@ -40,10 +44,26 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>,
         $SPLIT let q = min(step * SPLIT + part, k4 - 1u);
         $SPLIT let live = select(0.0, 1.0, step * SPLIT + part < k4);
         $EACH_BLOCK let w$b = weights(q, col$b);
-        $EACH_ROW let v$r = input[x$r + q]$LIVE;
+        let gamma = gamma_of(q);
+        $EACH_ROW let v$r = deviation(input[x$r + q]$LIVE, shift$r$LIVE, gamma, &sum$r, &squares$r);
         $AND_EACH_BLOCK acc[$a] += w$b * v$r;
     }
     $SPLIT let tile = local % TILES;
+    // With NORMALIZE, the rows' sums are met first, in the same workgroup memory.
+    $SPLIT if (NORMALIZE) {
+    $SPLIT     if (part > 0u) {
+    $SPLIT         let slot = ((part - 1u) * TILES + tile) * ROWS;
+    $SPLIT         $EACH_ROW partials[slot + $ru] = vec4<f32>(total(sum$r), total(squares$r), 0.0, 0.0);
+    $SPLIT     }
+    $SPLIT     workgroupBarrier();
+    $SPLIT     if (part == 0u) {
+    $SPLIT         for (var p = 0u; p + 1u < SPLIT; p++) {
+    $SPLIT             let slot = (p * TILES + tile) * ROWS;
+    $SPLIT             $EACH_ROW sum$r.x += partials[slot + $ru].x; squares$r.x += partials[slot + $ru].y;
+    $SPLIT         }
+    $SPLIT     }
+    $SPLIT     workgroupBarrier();
+    $SPLIT }
     $SPLIT if (part > 0u) {
     $SPLIT     let slot = ((part - 1u) * TILES + tile) * ACCUMULATORS;
     $SPLIT     $EACH_ACC partials[slot + $au] = acc[$a];
@@ -56,6 +76,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>,
     $SPLIT     let slot = (p * TILES + tile) * ACCUMULATORS;
     $SPLIT     $EACH_ACC acc[$a] += partials[slot + $au];
     $SPLIT }
+    $EACH_ROW let norm$r = norm_of_row(total(sum$r), total(squares$r));
+    $EACH_ROW store_stats(id.x, row0 + $ru, shift$r, norm$r);
     $EACH_PAIR let ends$b = ends_of(first + $bu, col$b, col$c);
-    $EACH_ROW_PAIR store_row(row0 + $ru, ends$b, acc[$a], acc[$a + 1u]);
+    $EACH_ROW_PAIR store_row(row0 + $ru, ends$b, acc[$a], acc[$a + 1u], norm$r);
 }

@@ -7,7 +7,9 @@
 //! GPUs, K shared by 16 invocations); these two read their
 //! weights from a texture. Otherwise
 //! `linear.wgsl`, 8 rows x 4 columns from scalar loads of x, weights from a buffer.
-//! [`Linear::upload`] puts weights where their kernel reads them. PyTorch's `[N, K]` weight is
+//! [`Linear::upload`] puts weights where their kernel reads them; [`Linear::upload_after_norm`]
+//! folds the LayerNorm before a linear into it, so that the vec4 kernels normalise x as they
+//! load it and the norm takes no dispatch of its own. PyTorch's `[N, K]` weight is
 //! stored transposed and padded to `[K, ceil(N/4)*4]`, and the bias padded alike, so every
 //! column block is one aligned vec4.
 
@@ -77,6 +79,8 @@ uniform! {
         k: u32,
         /// Padded N / 4.
         n4: u32,
+        /// The folded LayerNorm's epsilon (`NORMALIZE`).
+        eps: f32,
     }
 }
 
@@ -116,17 +120,18 @@ pub enum WeightFormat {
     Int8,
 }
 
-/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), then weight format,
-/// each compiled when a layer first needs it: a driver may take long over a big kernel
-/// (SwiftShader over the large tile), and a model mostly uses one weight format.
+/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), weight format and
+/// whether a LayerNorm is folded in, each compiled when a layer first needs it: a driver may
+/// take long over a big kernel (SwiftShader over the large tile), and a model mostly uses one
+/// weight format.
 struct Kernels {
     source: String,
-    bindings: [Access; 5],
-    compiled: KernelCache<(u32, WeightFormat)>,
+    bindings: Vec<Access>,
+    compiled: KernelCache<(u32, WeightFormat, bool)>,
 }
 
 impl Kernels {
-    fn new(source: String, bindings: [Access; 5]) -> Self {
+    fn new(source: String, bindings: Vec<Access>) -> Self {
         Self {
             source,
             bindings,
@@ -134,16 +139,26 @@ impl Kernels {
         }
     }
 
-    fn get(&self, ctx: &GpuContext, epilogue: u32, format: WeightFormat) -> Kernel {
-        self.compiled.get((epilogue, format), || {
+    fn get(
+        &self,
+        ctx: &GpuContext,
+        epilogue: u32,
+        format: WeightFormat,
+        normalize: bool,
+    ) -> Kernel {
+        self.compiled.get((epilogue, format, normalize), || {
             let flag = |on: bool| f64::from(u8::from(on));
             let mut constants = vec![
                 ("EPILOGUE", f64::from(epilogue)),
                 ("QUANTIZED", flag(format == WeightFormat::Int8)),
             ];
-            // Declared by the vec4 kernels only, the scalar one never reading halves.
+            // Declared by the vec4 kernels only, the scalar one never reading halves nor
+            // normalising.
             if format == WeightFormat::F16 {
                 constants.push(("HALVES", flag(true)));
+            }
+            if normalize {
+                constants.push(("NORMALIZE", flag(true)));
             }
             Kernel::new(ctx, "linear", &self.source, &self.bindings, &constants)
         })
@@ -164,6 +179,8 @@ pub struct Linear {
     /// when uploaded (docs/performance.md#f16-weights-and-what-shader-f16-decides).
     keeps_halves: bool,
     no_scales: wgpu::Buffer,
+    /// Bound in place of a folded norm and its statistics where there is none.
+    no_norm: [wgpu::Buffer; 2],
 }
 
 /// Which kernel runs a shape.
@@ -259,14 +276,17 @@ impl Linear {
     }
 
     fn with_vec4_kernel(ctx: &GpuContext, kind: LinearKernel, vec4_source: String) -> Self {
-        let mut texture_bindings = WEIGHTED_BINDINGS;
+        let mut texture_bindings = WEIGHTED_BINDINGS.to_vec();
         texture_bindings[1] = Access::Texture;
+        // The folded norm, and the statistics it writes.
+        texture_bindings.extend([Access::Read, Access::ReadWrite]);
         Self {
-            scalar: Kernels::new(source(), WEIGHTED_BINDINGS),
+            scalar: Kernels::new(source(), WEIGHTED_BINDINGS.to_vec()),
             vec4: (kind, Kernels::new(vec4_source, texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             keeps_halves: ctx.adapter.shader_f16,
             no_scales: super::no_scales(ctx),
+            no_norm: [super::no_scales(ctx), super::no_scales(ctx)],
         }
     }
 
@@ -280,6 +300,12 @@ impl Linear {
         } else {
             LinearKernel::Scalar
         }
+    }
+
+    /// Whether the kernel of `[m, n, k]` can take a LayerNorm folded in
+    /// ([`Linear::upload_after_norm`]): the vec4 kernels can.
+    pub fn folds_norm(&self, shape: [u32; 3]) -> bool {
+        self.kernel_for(shape) != LinearKernel::Scalar
     }
 
     /// Uploads the weights of `[n, k]` where its kernel reads them.
@@ -328,10 +354,88 @@ impl Linear {
         }
     }
 
-    /// `[m, k]` input times `[n, k]` weights into `[m, n]` output, with `epilogue`.
+    /// Uploads the weights of `[n, k]` and the bias of a linear whose input is the output of
+    /// a LayerNorm of `gamma` and `beta` (each `k` long), with the norm folded in: the kernel
+    /// is then bound to the norm's input, with [`LinearBuffers::norm`]
+    /// (linear_vec4_common.wgsl has the algebra). f32 weights take gamma in (`W' = W gamma`,
+    /// one rounding); int8 and halves, which cannot hold it exactly, are uploaded as they are and
+    /// the kernel multiplies x by gamma as it loads it.
     ///
     /// # Panics
-    /// On weights not where the kernel of `[m, n, k]` reads them.
+    /// Where [`Linear::folds_norm`] is false for `[n, k]`.
+    pub fn upload_after_norm(
+        &self,
+        ctx: &GpuContext,
+        label: &str,
+        packed: PackedWeights<'_>,
+        [n, k]: [u32; 2],
+        bias: &[f32],
+        [gamma, beta]: [&[f32]; 2],
+    ) -> NormFold {
+        assert!(
+            self.folds_norm([1, n, k]) && gamma.len() == k as usize && beta.len() == k as usize,
+            "linear [{n}, {k}]: a LayerNorm folds only into the vec4 kernels, gamma and beta K long"
+        );
+        let stride = padded(n as usize);
+        let halves_widened;
+        let packed = match packed {
+            PackedWeights::F16(values) if !self.keeps_halves => {
+                halves_widened = values.iter().map(|v| v.to_f32()).collect::<Vec<_>>();
+                PackedWeights::F32(&halves_widened)
+            }
+            packed => packed,
+        };
+        // The weights as the product uses them, `[K, N padded]` in f64, without gamma.
+        let effective: Vec<f64> = match packed {
+            PackedWeights::F32(values) => values.iter().map(|&v| f64::from(v)).collect(),
+            PackedWeights::F16(values) => values.iter().map(|&v| f64::from(v.to_f32())).collect(),
+            PackedWeights::Int8 { words, scales } => {
+                let q = unpack_weight_int8(words, n as usize, k as usize);
+                (q.iter().enumerate())
+                    .map(|(i, &v)| {
+                        let col = i % stride;
+                        f64::from(v) * scales.get(col).map_or(0.0, |&s| f64::from(s))
+                    })
+                    .collect()
+            }
+        };
+        let folded: Vec<f32>;
+        let weights = match packed {
+            PackedWeights::F32(values) => {
+                folded = (values.iter().enumerate())
+                    .map(|(i, &v)| v * gamma[i / stride])
+                    .collect();
+                self.upload(ctx, label, PackedWeights::F32(&folded), [n, k])
+            }
+            packed => self.upload(ctx, label, packed, [n, k]),
+        };
+        let mut sums = vec![0f64; stride];
+        let mut folded_bias: Vec<f64> = (0..stride)
+            .map(|col| bias.get(col).map_or(0.0, |&b| f64::from(b)))
+            .collect();
+        for (row, weights) in effective.chunks_exact(stride).enumerate() {
+            let (g, b) = (f64::from(gamma[row]), f64::from(beta[row]));
+            for (col, &w) in weights.iter().enumerate() {
+                sums[col] += w * g;
+                folded_bias[col] += w * b;
+            }
+        }
+        let mut norm: Vec<f32> = gamma.to_vec();
+        norm.extend(sums.iter().map(|&s| s as f32));
+        let folded_bias: Vec<f32> = folded_bias.iter().map(|&b| b as f32).collect();
+        NormFold {
+            weights,
+            bias: storage_from(ctx, label, &folded_bias),
+            norm: storage_from(ctx, label, &norm),
+        }
+    }
+
+    /// `[m, k]` input times `[n, k]` weights into `[m, n]` output, with `epilogue`; with
+    /// [`LinearBuffers::norm`], of the LayerNorm of the input.
+    ///
+    /// # Panics
+    /// On weights not where the kernel of `[m, n, k]` reads them, or a norm given to the scalar
+    /// kernel.
     pub fn bind(
         &self,
         ctx: &GpuContext,
@@ -344,11 +448,15 @@ impl Linear {
             weights,
             bias,
             output,
+            norm,
         } = *buffers;
-        let (epilogue_code, label) = match epilogue {
-            Epilogue::Store => (0, "linear"),
-            Epilogue::Gelu => (1, "linear+gelu"),
-            Epilogue::Accumulate => (2, "linear+residual"),
+        let (epilogue_code, label) = match (epilogue, norm.is_some()) {
+            (Epilogue::Store, false) => (0, "linear"),
+            (Epilogue::Gelu, false) => (1, "linear+gelu"),
+            (Epilogue::Accumulate, false) => (2, "linear+residual"),
+            (Epilogue::Store, true) => (0, "layernorm+linear"),
+            (Epilogue::Gelu, true) => (1, "layernorm+linear+gelu"),
+            (Epilogue::Accumulate, true) => (2, "layernorm+linear+residual"),
         };
         let kind = self.kernel_for([m, n, k]);
         let (kernels, [block_cols, block_rows]) = match kind {
@@ -363,7 +471,11 @@ impl Linear {
             kind != LinearKernel::Scalar,
             "linear [{m}, {n}, {k}]: weights not where its {kind:?} kernel reads them"
         );
-        let kernel = kernels.get(ctx, epilogue_code, format);
+        assert!(
+            norm.is_none() || kind != LinearKernel::Scalar,
+            "linear [{m}, {n}, {k}]: the scalar kernel folds no norm"
+        );
+        let kernel = kernels.get(ctx, epilogue_code, format, norm.is_some());
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
@@ -371,32 +483,87 @@ impl Linear {
             n,
             k,
             n4: n.div_ceil(4),
+            eps: norm.map_or(0.0, |norm| norm.eps),
         };
-        let resources = vec![
+        let mut resources = vec![
             input.as_entire_binding(),
             weight,
             bias.as_entire_binding(),
             output.as_entire_binding(),
             scales.as_entire_binding(),
         ];
+        if kind != LinearKernel::Scalar {
+            let [no_norm, no_stats] = &self.no_norm;
+            let (folded, stats) = norm.map_or((no_norm, no_stats), |norm| (norm.norm, norm.stats));
+            resources.extend([folded.as_entire_binding(), stats.as_entire_binding()]);
+        }
         let (m64, n64, k64) = (u64::from(m), u64::from(n), u64::from(k));
         let reads_output = u64::from(matches!(epilogue, Epilogue::Accumulate));
         let activations = f32_bytes(m64 * k64 + m64 * n64 * (1 + reads_output));
+        let norm_bytes = norm.map_or(0, |norm| norm.norm.size() + f32_bytes(2 * m64));
         (kernel.bind_resources(ctx, label, &params, resources, grid)).doing(
             flops([m, n, k]),
-            activations + weights.bytes() + bias.size(),
+            activations + weights.bytes() + bias.size() + norm_bytes,
         )
     }
 }
 
 /// What a linear layer reads and writes: weights uploaded by [`Linear::upload`] for `[n, k]`,
-/// `bias` packed by [`pack_bias`].
+/// `bias` packed by [`pack_bias`]; or, with `norm`, both from [`Linear::upload_after_norm`]
+/// and `input` the norm's input.
 #[derive(Clone, Copy)]
 pub struct LinearBuffers<'a> {
     pub input: &'a wgpu::Buffer,
     pub weights: &'a LinearWeights,
     pub bias: &'a wgpu::Buffer,
     pub output: &'a wgpu::Buffer,
+    pub norm: Option<NormInput<'a>>,
+}
+
+/// A linear with the LayerNorm before it folded in, from [`Linear::upload_after_norm`]: its
+/// weights, its bias `b + W beta`, and `norm`: gamma (K), then the sums `S` of the columns'
+/// weights times gamma (N padded), as linear_vec4_common.wgsl reads them.
+pub struct NormFold {
+    pub weights: LinearWeights,
+    pub bias: wgpu::Buffer,
+    pub norm: wgpu::Buffer,
+}
+
+impl NormFold {
+    /// GPU memory held.
+    pub fn bytes(&self) -> u64 {
+        self.weights.bytes() + self.bias.size() + self.norm.size()
+    }
+
+    /// The buffers of the linear over `input`, the norm's input, into `output`; each row's mean
+    /// and 1 / std written to `stats` (`[M]` pairs).
+    pub fn buffers<'a>(
+        &'a self,
+        input: &'a wgpu::Buffer,
+        output: &'a wgpu::Buffer,
+        stats: &'a wgpu::Buffer,
+        eps: f32,
+    ) -> LinearBuffers<'a> {
+        LinearBuffers {
+            input,
+            weights: &self.weights,
+            bias: &self.bias,
+            output,
+            norm: Some(NormInput {
+                norm: &self.norm,
+                stats,
+                eps,
+            }),
+        }
+    }
+}
+
+/// The folded norm a linear applies to its input, and where it writes the rows' statistics.
+#[derive(Clone, Copy)]
+pub struct NormInput<'a> {
+    pub norm: &'a wgpu::Buffer,
+    pub stats: &'a wgpu::Buffer,
+    pub eps: f32,
 }
 
 /// A `width` x `height` texture of 16-byte texels holding `bytes`, row by row.
@@ -470,6 +637,21 @@ pub fn pack_weight_int8(weight: &[i8], n: usize, k: usize) -> Vec<u32> {
         }
     }
     words
+}
+
+/// The int8 weights of [`pack_weight_int8`] as `[K, N padded to 4]`.
+fn unpack_weight_int8(words: &[u32], n: usize, k: usize) -> Vec<i8> {
+    let n4 = n.div_ceil(4);
+    let mut q = vec![0i8; k * n4 * 4];
+    for row in 0..k {
+        for c in 0..n4 {
+            let word = words[((row / 4) * n4 + c) * 4 + row % 4];
+            for j in 0..4 {
+                q[row * n4 * 4 + c * 4 + j] = (word >> (8 * j)) as u8 as i8;
+            }
+        }
+    }
+    q
 }
 
 /// 2 FLOPs per multiply-add.

@@ -259,9 +259,10 @@ mod tests {
             assert!(!source.contains('$'), "{tile:?}: a marker is left");
             let split = tile.split > 1;
             assert_eq!(source.contains("workgroupBarrier"), split, "{tile:?}");
+            // Each tile's sums, then (NORMALIZE) its rows' sums: written once, read twice.
             assert_eq!(
                 count_of(&source, "partials[slot + "),
-                2 * tile.rows * tile.blocks * u32::from(split)
+                (2 * tile.rows * tile.blocks + 3 * tile.rows) * u32::from(split)
             );
             let count = |text: &str| count_of(&source, text);
             assert_eq!(count("] += w"), tile.rows * tile.blocks);
@@ -284,7 +285,7 @@ mod tests {
             assert!(!source.contains('$'), "{tile:?}: a marker is left");
             let count = |text: &str| count_of(&source, text);
             let loads = tile.rows / tile.lanes;
-            assert_eq!(count("= input[x"), loads);
+            assert_eq!(count("deviation(input[x"), loads);
             assert_eq!(count("subgroupBroadcast(loaded"), tile.rows);
             assert_eq!(count("] += w"), tile.rows * tile.blocks);
             assert_eq!(count("store_row(row0"), tile.rows * tile.blocks / 2);
