@@ -93,6 +93,10 @@ test('camera mode: live frames classified with the frame rate; Pause keeps a fra
     console.log(`screenshot: ${await app.screenshot('camera-live')}`);
     await page.getByTestId('camera-pause').click();
     await page.waitForFunction(() => !document.querySelector('[data-testid="classifying"]'), null, { timeout: 60_000 });
+    // A frame taken before the Pause is counted once its sampling is shown too, and the count
+    // follows within the camera loop's 15 ms poll.
+    await app.explored();
+    await page.waitForTimeout(200);
     const frozen = await page.getByTestId('camera').getAttribute('data-frames');
     const before = await page.getByTestId('overlay').getAttribute('data-points');
     await page.waitForTimeout(1500);
