@@ -7,11 +7,12 @@
 // Lane l owns BLOCKS blocks of 4 output columns and all ROWS rows of the workgroup's tile.
 // Per step of 4 along K it loads its own weights (4 texels a block; int8: one) and one vec4
 // of x for each of rows l, LANES + l, 2 LANES + l, ...; every row's x then reaches every lane
-// by subgroupBroadcast, a register shuffle. On llvmpipe, 8 lanes x 32 rows x 2 blocks: 1,024
-// multiply-adds per lane per step against 12 loads (int8: 6), where linear_tiled.wgsl's
-// 8 x 8 tile makes 256 against 16. On SwiftShader, 4 lanes x 8 rows x 2 blocks: 256 against
-// 10 (int8: 4), where the 16 x 16 tile makes 1,024 against 32 but compiles to 4 times the code
-// (tile.rs has the sweeps).
+// by subgroupBroadcast, a register shuffle (with NORMALIZE, x - s, its sums kept by the lane
+// that loaded it; int8 and halves load gamma too, one load more a step). On llvmpipe, 8 lanes
+// x 32 rows x 2 blocks: 1,024 multiply-adds per lane per step against 12 loads (int8: 6),
+// where linear_tiled.wgsl's 8 x 8 tile makes 256 against 16. On SwiftShader, 4 lanes x 8 rows
+// x 2 blocks: 256 against 10 (int8: 4), where the 16 x 16 tile makes 1,024 against 32 but
+// compiles to 4 times the code (tile.rs has the sweeps).
 
 const ROWS: u32 = $ROWSu;
 const BLOCKS: u32 = $BLOCKSu;

@@ -8,7 +8,8 @@
 // pay for the spilled accumulators; 2 x 2 blocks on GPUs, whose threads want little work each
 // (docs/performance.md). On GPUs SPLIT invocations also share a tile's K steps, taking every
 // SPLIT-th, and add their sums in workgroup memory: a thread's chain of dependent loads is
-// then SPLIT times shorter. Lines marked `$SPLIT` are left out where SPLIT is 1.
+// then SPLIT times shorter; with NORMALIZE they meet their rows' sums there first. Lines marked
+// `$SPLIT` are left out where SPLIT is 1.
 
 const ROWS: u32 = $ROWSu;
 const BLOCKS: u32 = $BLOCKSu;
