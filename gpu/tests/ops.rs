@@ -126,13 +126,8 @@ fn row_stats(input: &[f32], channels: usize, eps: f64) -> Vec<f32> {
     input
         .chunks_exact(channels)
         .flat_map(|x| {
-            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / channels as f64;
-            let var = x
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / channels as f64;
-            [mean as f32, (1.0 / (var + eps).sqrt()) as f32]
+            let (mean, inverse_std) = layernorm::reference::mean_and_inverse_std(x, eps);
+            [mean as f32, inverse_std as f32]
         })
         .collect()
 }

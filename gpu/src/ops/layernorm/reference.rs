@@ -12,13 +12,7 @@ pub fn layer_norm(
     input
         .chunks_exact(channels)
         .flat_map(|x| {
-            let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / channels as f64;
-            let var = x
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / channels as f64;
-            let inv = 1.0 / (var + eps).sqrt();
+            let (mean, inv) = mean_and_inverse_std(x, eps);
             x.iter().enumerate().map(move |(c, &v)| {
                 let y = (f64::from(v) - mean) * inv * f64::from(weight[c]) + f64::from(bias[c]);
                 (if gelu {
@@ -29,4 +23,15 @@ pub fn layer_norm(
             })
         })
         .collect()
+}
+
+/// The mean of `x` and 1 / sqrt(its biased variance + `eps`), in f64.
+pub fn mean_and_inverse_std(x: &[f32], eps: f64) -> (f64, f64) {
+    let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / x.len() as f64;
+    let var = x
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / x.len() as f64;
+    (mean, 1.0 / (var + eps).sqrt())
 }
