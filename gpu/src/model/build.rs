@@ -320,7 +320,7 @@ impl<'a> Builder<'a> {
         let (p, c, hidden) = (h * w, shape.channels(), self.config.mlp_hidden(level));
         let norm1 = format!("{pre}.norm1.0");
         let input_proj = format!("{pre}.dcn.input_proj");
-        let folded = self.linear_after_norm(
+        let folded_norm = self.linear_after_norm(
             &norm1,
             &input_proj,
             [p, c, c],
@@ -330,8 +330,8 @@ impl<'a> Builder<'a> {
         )?;
         // Where the input projection folded norm1, the depthwise branch normalises x itself
         // with the statistics the projection wrote.
-        if folded {
-            let norm = self.norm_weights(&norm1)?;
+        if let Some(gamma_beta) = folded_norm {
+            let norm = self.weight_buffer(&norm1, &gamma_beta.concat());
             let input_norm = InputNorm {
                 weights: &norm,
                 stats: &s.stats,
@@ -517,8 +517,9 @@ impl<'a> Builder<'a> {
 
     /// The linear `prefix` over the output of the LayerNorm `norm` of x (`s.x`): the norm
     /// folded into the linear where its kernel can take it, which also writes the rows'
-    /// statistics to `s.stats`; else the norm into `s.normed` and the linear over that. Whether
-    /// it folded.
+    /// statistics to `s.stats`; else the norm into `s.normed` and the linear over that. Where
+    /// it folded, the norm's gamma and beta, for whatever else normalises x with those
+    /// statistics.
     fn linear_after_norm(
         &mut self,
         norm: &str,
@@ -527,11 +528,11 @@ impl<'a> Builder<'a> {
         epilogue: Epilogue,
         s: &Scratch,
         output: &wgpu::Buffer,
-    ) -> Result<bool> {
+    ) -> Result<Option<[Vec<f32>; 2]>> {
         if !self.kernels.linear.folds_norm([m, n, k]) {
             self.layer_norm(norm, m, k, false, &s.x, &s.normed)?;
             self.linear(&[prefix], [m, n, k], epilogue, &s.normed, output)?;
-            return Ok(false);
+            return Ok(None);
         }
         let [gamma, beta] = ["weight", "bias"].map(|t| self.read(&format!("{norm}.{t}")));
         let (gamma, beta) = (gamma?, beta?);
@@ -550,14 +551,7 @@ impl<'a> Builder<'a> {
         let buffers = fold.buffers(&s.x, output, &s.stats, LAYER_NORM_EPS);
         let dispatch = (self.kernels.linear).bind(self.ctx, [m, n, k], epilogue, &buffers);
         self.plan.push(dispatch);
-        Ok(true)
-    }
-
-    /// The LayerNorm `norm`'s gamma then beta, in one buffer.
-    fn norm_weights(&mut self, norm: &str) -> Result<wgpu::Buffer> {
-        let mut weights = self.read(&format!("{norm}.weight"))?;
-        weights.extend(self.read(&format!("{norm}.bias"))?);
-        Ok(self.weight_buffer(norm, &weights))
+        Ok(Some([gamma, beta]))
     }
 
     /// Each of the tensors `names` as `read` gives it, if it gives every one.

@@ -120,14 +120,14 @@ impl DwConv {
             // Runs of 4 pixels never cross a row.
             None => four_pixel_grid(height * width.div_ceil(PIXELS_PER_INVOCATION)),
         };
-        let unused = b
-            .input_norm
-            .is_none()
-            .then(|| [no_scales(ctx), no_scales(ctx)]);
-        let [norm, stats] = match (&b.input_norm, &unused) {
-            (Some(norm), _) => [norm.weights, norm.stats],
-            (None, Some([norm, stats])) => [norm, stats],
-            (None, None) => unreachable!("bound in place of a norm where there is none"),
+        // Bound in place of a norm where there is none.
+        let unused: [wgpu::Buffer; 2];
+        let [norm, stats] = match &b.input_norm {
+            Some(norm) => [norm.weights, norm.stats],
+            None => {
+                unused = [no_scales(ctx), no_scales(ctx)];
+                [&unused[0], &unused[1]]
+            }
         };
         let buffers = [
             b.input,
