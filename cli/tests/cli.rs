@@ -41,12 +41,9 @@ fn classifies_an_image_and_dumps_sampling_data() {
     ]);
     assert!(ok, "{out}");
     assert_eq!(out.lines().filter(|l| l.contains(" %")).count(), 3, "{out}");
-    // 57 (each block's two LayerNorms folded into the linears after them), and on CPU
-    // adapters one more per DCNv3 layer (its input laid out as planes).
-    assert!(
-        out.contains("57 dispatches") || out.contains("62 dispatches"),
-        "{out}"
-    );
+    // Each block's two LayerNorms folded into the linears after them; where DCNv3 reads
+    // planes, the depthwise branch lays them out.
+    assert!(out.contains("57 dispatches"), "{out}");
     let bytes = std::fs::read(&dump).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor("logits").unwrap().shape(), [10]);

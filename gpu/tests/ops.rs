@@ -2,12 +2,13 @@
 
 mod common;
 
-use common::context;
+use common::{context, dcnv3_inputs};
 use gpu::buffers::{read_f32, storage_from, storage_zeroed};
 use gpu::check::Comparison;
 use gpu::model::quant;
 use gpu::ops::conv2d::{self, Conv2d, Conv2dShape};
-use gpu::ops::dwconv::{self, DwConv, DwConvBuffers, InputNorm};
+use gpu::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Read, Dcnv3Shape};
+use gpu::ops::dwconv::{self, DcnPlanes, DwConv, DwConvBuffers, InputNorm};
 use gpu::ops::layernorm::reference::layer_norm;
 use gpu::ops::layernorm::{self, LayerNorm, NormLayout};
 use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearWeights, PackedWeights, Tile};
@@ -296,10 +297,10 @@ dual_test! {
             let bias = random(&mut rng, c);
             let ln_w = rng.uniform_vec(c, 0.5, 1.5);
             let ln_b = random(&mut rng, c);
-            let packed = dwconv::pack_weight(&weight, c);
-            let bufs = [&input, &packed, &bias, &ln_w, &ln_b].map(|d| storage_from(&ctx, "dw", d));
+            let packed = dwconv::pack_weights(&weight, &bias, &ln_w, &ln_b, c);
+            let bufs = [&input, &packed].map(|d| storage_from(&ctx, "dw", d));
             let out = storage_zeroed(&ctx, "out", input.len());
-            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out, input_norm: None };
+            let b = DwConvBuffers { input: &bufs[0], weights: &bufs[1], output: &out, input_norm: None, planes: None };
             let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, input.len()).await.unwrap();
@@ -394,11 +395,11 @@ dual_test! {
             let ln_w = rng.uniform_vec(c, 0.5, 1.5);
             let ln_b = random(&mut rng, c);
             let norm = [gamma.clone(), beta.clone()].concat();
-            let packed = dwconv::pack_weight(&weight, c);
-            let bufs = [&input, &packed, &bias, &ln_w, &ln_b, &norm, &stats].map(|d| storage_from(&ctx, "dw", d));
+            let packed = dwconv::pack_weights(&weight, &bias, &ln_w, &ln_b, c);
+            let bufs = [&input, &packed, &norm, &stats].map(|d| storage_from(&ctx, "dw", d));
             let out = storage_zeroed(&ctx, "out", input.len());
-            let input_norm = Some(InputNorm { weights: &bufs[5], stats: &bufs[6] });
-            let b = DwConvBuffers { input: &bufs[0], weight: &bufs[1], bias: &bufs[2], ln_weight: &bufs[3], ln_bias: &bufs[4], output: &out, input_norm };
+            let input_norm = Some(InputNorm { weights: &bufs[2], stats: &bufs[3] });
+            let b = DwConvBuffers { input: &bufs[0], weights: &bufs[1], output: &out, input_norm, planes: None };
             let dispatch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
             submit(&ctx, &[&dispatch]);
             let got = read_f32(&ctx, &out, input.len()).await.unwrap();
@@ -406,6 +407,47 @@ dual_test! {
             let expected = dwconv::reference::dwconv(&normed, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("normalising dwconv {h}x{w}x{c}"));
         }
+        }
+    }
+
+    async fn the_depthwise_branch_lays_out_dcnv3_input_as_the_planes_dispatch_would() {
+        let ctx = context().await;
+        // The planes are the filtered reader's, which needs filterable f32 textures (both CPU
+        // adapters, where the branch writes them).
+        if !ctx.adapter.float32_filterable {
+            eprintln!("no float32-filterable: no planes to write on this adapter");
+            return;
+        }
+        let mut rng = SeededRng::new(31);
+        let dw = DwConv::with_layout(NormLayout::FourPixels);
+        // InternImage-T's levels, and a width off the runs of 4 pixels.
+        let odd = Dcnv3Shape { height: 5, width: 7, groups: 2, group_channels: 8, offset_scale: 1.0 };
+        for (i, shape) in dcnv3::internimage_t_shapes().into_iter().chain([odd]).enumerate() {
+            let (h, w, c) = (shape.height as usize, shape.width as usize, shape.channels() as usize);
+            let input = random(&mut rng, h * w * c);
+            let weight = random(&mut rng, c * 9);
+            let bias = random(&mut rng, c);
+            let ln_w = rng.uniform_vec(c, 0.5, 1.5);
+            let ln_b = random(&mut rng, c);
+            let (projected, offsets, logits) = dcnv3_inputs(&shape, 200 + i as u64, 3.0, 3.0);
+            let packed = dwconv::pack_weights(&weight, &bias, &ln_w, &ln_b, c);
+            let points = shape.pack_points(&offsets, &logits);
+            let bufs = [&input, &packed, &projected, &points].map(|d| storage_from(&ctx, "dw", d));
+            let [dw_out, dcn_out] = [0, 1].map(|_| storage_zeroed(&ctx, "out", input.len()));
+            let dcn = Dcnv3::reading(&ctx, shape.group_channels, Dcnv3Read::Filtered);
+            let planes = dcn.planes(&ctx, &shape).unwrap().expect("the filtered reader's planes");
+            let dcn_planes = Some(DcnPlanes { input: &bufs[2], planes: &planes });
+            let b = DwConvBuffers { input: &bufs[0], weights: &bufs[1], output: &dw_out, input_norm: None, planes: dcn_planes };
+            let branch = dw.bind(&ctx, h as u32, w as u32, c as u32, EPS, &b);
+            let layer = Dcnv3Buffers { input: &bufs[2], planes: Some(&planes), points: &bufs[3], output: &dcn_out, sampling: None };
+            let sampled = dcn.bind_kernel(&ctx, &shape, &layer).unwrap();
+            submit(&ctx, &[&branch, &sampled]);
+            let got = read_f32(&ctx, &dw_out, input.len()).await.unwrap();
+            let expected = dwconv::reference::dwconv(&input, h, w, c, &weight, &bias, &ln_w, &ln_b, f64::from(EPS));
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("dwconv writing planes {shape:?}"));
+            let got = read_f32(&ctx, &dcn_out, input.len()).await.unwrap();
+            let (expected, _) = dcnv3::reference::dcnv3(&shape, &projected, &offsets, &logits);
+            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("dcnv3 on the branch's planes {shape:?}"));
         }
     }
 

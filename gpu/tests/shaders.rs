@@ -16,7 +16,8 @@ fn every_shader_validates() {
     }
     // Every kernel file (one with an entry point) of the op folders is listed; im2col twice, by
     // chunk width, the tiled linear three times, by tile, the subgroup linear twice, by lanes,
-    // and DCNv3 twice, by reader.
+    // DCNv3 twice, by reader, and the depthwise branch's runs of pixels twice, with and without
+    // the planes.
     let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
     let kernels = std::fs::read_dir(ops)
         .unwrap()
@@ -29,7 +30,7 @@ fn every_shader_validates() {
         .count();
     assert_eq!(
         sources.len(),
-        kernels + 5,
+        kernels + 6,
         "an op folder's shader is missing from shader_sources()"
     );
 }

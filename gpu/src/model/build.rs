@@ -15,7 +15,7 @@ use crate::dispatch::{Dispatch, f32_bytes};
 use crate::error::{Error, Result};
 use crate::ops::conv2d::{self, Conv2d, Conv2dShape};
 use crate::ops::dcnv3::{self, Dcnv3, Dcnv3Buffers, Dcnv3Shape, Planes};
-use crate::ops::dwconv::{self, DwConv, DwConvBuffers, InputNorm};
+use crate::ops::dwconv::{self, DcnPlanes, DwConv, DwConvBuffers, InputNorm};
 use crate::ops::layernorm::LayerNorm;
 use crate::ops::linear::{
     self, Epilogue, Linear, LinearBuffers, LinearWeights, NormFold, PackedWeights,
@@ -330,16 +330,30 @@ impl<'a> Builder<'a> {
         )?;
         // Where the input projection folded norm1, the depthwise branch normalises x itself
         // with the statistics the projection wrote.
-        if let Some(gamma_beta) = folded_norm {
-            let norm = self.weight_buffer(&norm1, &gamma_beta.concat());
-            let input_norm = InputNorm {
-                weights: &norm,
-                stats: &s.stats,
-            };
-            self.dw_branch(&pre, [h, w, c], &s.x, Some(input_norm), &s.offset_branch)?;
+        let norm = folded_norm.map(|gamma_beta| self.weight_buffer(&norm1, &gamma_beta.concat()));
+        let input_norm = (norm.as_ref()).map(|weights| InputNorm {
+            weights,
+            stats: &s.stats,
+        });
+        let input = if input_norm.is_some() {
+            &s.x
         } else {
-            self.dw_branch(&pre, [h, w, c], &s.normed, None, &s.offset_branch)?;
-        }
+            &s.normed
+        };
+        // Where it can, the branch lays out the DCNv3 layer's input as its planes on the way.
+        let planes = planes.filter(|_| self.kernels.dw.writes_planes(c));
+        let dcn_planes = planes.map(|planes| DcnPlanes {
+            input: &s.projected,
+            planes,
+        });
+        self.dw_branch(
+            &pre,
+            [h, w, c],
+            input,
+            input_norm,
+            dcn_planes,
+            &s.offset_branch,
+        )?;
         let [offset, mask] = [format!("{pre}.dcn.offset"), format!("{pre}.dcn.mask")];
         let points = [p, shape.point_row(), c];
         self.linear(
@@ -349,7 +363,7 @@ impl<'a> Builder<'a> {
             &s.offset_branch,
             &s.points,
         )?;
-        self.dcnv3(level, block, shape, s, planes)?;
+        self.dcnv3(level, block, shape, s, planes, dcn_planes.is_some())?;
         let output_proj = format!("{pre}.dcn.output_proj");
         self.linear(
             &[&output_proj],
@@ -695,34 +709,38 @@ impl<'a> Builder<'a> {
     }
 
     /// The offset branch: depthwise 3x3 convolution, LayerNorm and GELU, fused; over the
-    /// output of `input_norm` where given.
+    /// output of `input_norm` where given, laying out `planes` where given.
     fn dw_branch(
         &mut self,
         pre: &str,
         [h, w, c]: [u32; 3],
         input: &wgpu::Buffer,
         input_norm: Option<InputNorm<'_>>,
+        planes: Option<DcnPlanes<'_>>,
         output: &wgpu::Buffer,
     ) -> Result<()> {
-        let packed = dwconv::pack_weight(
-            &self.read(&format!("{pre}.dcn.dw_conv.0.weight"))?,
-            c as usize,
-        );
+        let [weight, bias, norm_weight, norm_bias] = [
+            "dw_conv.0.weight",
+            "dw_conv.0.bias",
+            "dw_conv.1.1.weight",
+            "dw_conv.1.1.bias",
+        ]
+        .map(|name| self.read(&format!("{pre}.dcn.{name}")));
+        let packed = dwconv::pack_weights(&weight?, &bias?, &norm_weight?, &norm_bias?, c as usize);
         let dw = DwConvBuffers {
             input,
-            weight: &self.weight_buffer("dw weight", &packed),
-            bias: &self.upload(&format!("{pre}.dcn.dw_conv.0.bias"))?,
-            ln_weight: &self.upload(&format!("{pre}.dcn.dw_conv.1.1.weight"))?,
-            ln_bias: &self.upload(&format!("{pre}.dcn.dw_conv.1.1.bias"))?,
+            weights: &self.weight_buffer("dw weights", &packed),
             output,
             input_norm,
+            planes,
         };
         let dispatch = self.kernels.dw.bind(self.ctx, h, w, c, LAYER_NORM_EPS, &dw);
         self.plan.push(dispatch);
         Ok(())
     }
 
-    /// The deformable convolution, remembered for reading back where it sampled.
+    /// The deformable convolution, remembered for reading back where it sampled; its planes
+    /// laid out by a dispatch of their own unless `planes_written` (by the depthwise branch).
     fn dcnv3(
         &mut self,
         level: usize,
@@ -730,11 +748,16 @@ impl<'a> Builder<'a> {
         shape: Dcnv3Shape,
         s: &Scratch,
         planes: Option<&Planes>,
+        planes_written: bool,
     ) -> Result<()> {
         let buffers = [s.projected.clone(), s.points.clone(), s.sampled.clone()];
         let kernel = &self.kernels.dcn[&shape.group_channels];
-        let dispatches = kernel.bind(self.ctx, &shape, &dcn_bindings(&buffers, planes, None))?;
-        self.plan.extend(dispatches.layout);
+        let bindings = dcn_bindings(&buffers, planes, None);
+        if !planes_written {
+            let layout = kernel.bind_layout(self.ctx, &shape, &bindings)?;
+            self.plan.extend(layout);
+        }
+        let dispatch = kernel.bind_kernel(self.ctx, &shape, &bindings)?;
         self.dcn_layers.push(BuiltDcn {
             level,
             block,
@@ -743,7 +766,7 @@ impl<'a> Builder<'a> {
             buffers,
             planes: planes.cloned(),
         });
-        self.plan.push(dispatches.kernel);
+        self.plan.push(dispatch);
         Ok(())
     }
 

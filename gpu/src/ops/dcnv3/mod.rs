@@ -256,6 +256,16 @@ pub struct Planes {
 }
 
 impl Planes {
+    /// `[H, W, layers]`: a layer of `shape` reads these where `[shape.height, shape.width,
+    /// shape.channels() / 4]`.
+    pub fn extent(&self) -> [u32; 3] {
+        self.extent
+    }
+
+    pub(crate) fn view(&self) -> &wgpu::TextureView {
+        &self.view
+    }
+
     /// GPU memory held.
     pub fn bytes(&self) -> u64 {
         Self::bytes_of(self.extent)
@@ -440,7 +450,7 @@ impl Dcnv3 {
     }
 
     /// The dispatch that writes the input into the planes, where the kernel reads them.
-    fn bind_layout(
+    pub fn bind_layout(
         &self,
         ctx: &GpuContext,
         shape: &Dcnv3Shape,
@@ -467,8 +477,10 @@ impl Dcnv3 {
         .map(|layout| layout.doing(0, f32_bytes(shape.input_len() as u64) + planes.bytes())))
     }
 
-    /// The kernel's dispatch alone: for a layer whose layout dispatch is already bound.
-    pub(crate) fn bind_kernel(
+    /// The kernel's dispatch alone: for a layer whose planes another dispatch writes (the
+    /// depthwise branch before it: [`crate::ops::dwconv::DwConvBuffers::planes`]), or that
+    /// has none.
+    pub fn bind_kernel(
         &self,
         ctx: &GpuContext,
         shape: &Dcnv3Shape,

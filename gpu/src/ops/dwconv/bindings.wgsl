@@ -6,13 +6,29 @@
 override NORMALIZE_INPUT: bool = false;
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;        // [H, W, C / 4]
-@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;       // [9, C / 4], tap = 3 * ky + kx
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;         // [C / 4]
-@group(0) @binding(4) var<storage, read> ln_weight: array<vec4<f32>>;    // [C / 4]
-@group(0) @binding(5) var<storage, read> ln_bias: array<vec4<f32>>;      // [C / 4]
-@group(0) @binding(6) var<storage, read_write> output: array<vec4<f32>>; // [H, W, C / 4]
-@group(0) @binding(7) var<storage, read> in_norm: array<vec4<f32>>;   // NORMALIZE_INPUT: gamma [C / 4], beta [C / 4]
-@group(0) @binding(8) var<storage, read> in_stats: array<vec2<f32>>;  // NORMALIZE_INPUT: [H, W] (mean, 1 / std)
+// [12, C / 4]: the 9 taps' weights (tap = 3 * ky + kx), the convolution's bias, the norm's
+// weight and bias (mod.rs, pack_weights).
+@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>; // [H, W, C / 4]
+@group(0) @binding(4) var<storage, read> in_norm: array<vec4<f32>>;   // NORMALIZE_INPUT: gamma [C / 4], beta [C / 4]
+@group(0) @binding(5) var<storage, read> in_stats: array<vec2<f32>>;  // NORMALIZE_INPUT: [H, W] (mean, 1 / std)
+
+// Channels 4c..4c+3 of tap `tap`'s weights.
+fn tap_weight(tap: u32, c: u32) -> vec4<f32> {
+    return weights[tap * (params.channels / 4u) + c];
+}
+
+fn conv_bias(c: u32) -> vec4<f32> {
+    return tap_weight(9u, c);
+}
+
+fn norm_weight(c: u32) -> vec4<f32> {
+    return tap_weight(10u, c);
+}
+
+fn norm_bias(c: u32) -> vec4<f32> {
+    return tap_weight(11u, c);
+}
 
 // The statistics of input pixel `pixel`; (0, 1) without NORMALIZE_INPUT.
 fn stats_of(pixel: u32) -> vec2<f32> {

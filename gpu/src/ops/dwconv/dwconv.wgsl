@@ -6,7 +6,8 @@
 // was an invocation of its own (the loads, looped over the SIMD lanes on CPU adapters, are
 // what the kernel's time goes to). Four channels per load (see layernorm.wgsl); taps outside
 // the picture, and pixels past the right edge, read a clamped cell with a zero factor, so that
-// no lane branches away from the others; only the stores are skipped.
+// no lane branches away from the others; only the stores are skipped. Where planes.wgsl is
+// prepended, the run's pixels of DCNv3's input go to its planes on the way.
 
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) local: u32,
@@ -35,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let below = cells_of(y, 2u, x0);
     var sum = mat4x4<f32>();
     for (var c = 0u; c < c4_len; c++) {
-        let b = bias[c];
+        let b = conv_bias(c);
         var acc = mat4x4<f32>(b, b, b, b);
         acc += taps(above, 0u, c, c4_len);
         acc += taps(level, 1u, c, c4_len);
@@ -45,6 +46,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (stored.z) { output[p2 + c] = acc[2]; }
         if (stored.w) { output[p3 + c] = acc[3]; }
         sum += acc;
+        write_planes(p0 + c, x0, y, c);
+        if (stored.y) { write_planes(p1 + c, x0 + 1u, y, c); }
+        if (stored.z) { write_planes(p2 + c, x0 + 2u, y, c); }
+        if (stored.w) { write_planes(p3 + c, x0 + 3u, y, c); }
     }
     // Pixels past the edge (of a row not a multiple of 4 wide) get statistics of their own
     // that nothing uses: they are never stored.
@@ -57,8 +62,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     let inv_std = inverseSqrt(squares / channels + params.eps);
     for (var c = 0u; c < c4_len; c++) {
-        let g = ln_weight[c];
-        let b = ln_bias[c];
+        let g = norm_weight(c);
+        let b = norm_bias(c);
         output[p0 + c] = gelu4(normalised(output[p0 + c], mean.x, inv_std.x, g, b));
         if (stored.y) { output[p1 + c] = gelu4(normalised(output[p1 + c], mean.y, inv_std.y, g, b)); }
         if (stored.z) { output[p2 + c] = gelu4(normalised(output[p2 + c], mean.z, inv_std.z, g, b)); }
@@ -101,9 +106,9 @@ fn cell_at(iy: i32, x: i32) -> Cell {
 
 // The row-ky taps' part of the run's 4 sums, channels 4c..4c+3.
 fn taps(cells: Cells, ky: u32, c: u32, c4_len: u32) -> mat4x4<f32> {
-    let w0 = weight[(3u * ky) * c4_len + c];
-    let w1 = weight[(3u * ky + 1u) * c4_len + c];
-    let w2 = weight[(3u * ky + 2u) * c4_len + c];
+    let w0 = tap_weight(3u * ky, c);
+    let w1 = tap_weight(3u * ky + 1u, c);
+    let w2 = tap_weight(3u * ky + 2u, c);
     let v0 = cell(cells.c0, c, c4_len);
     let v1 = cell(cells.c1, c, c4_len);
     let v2 = cell(cells.c2, c, c4_len);

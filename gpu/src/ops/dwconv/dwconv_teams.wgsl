@@ -24,13 +24,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < VECS; j++) {
         let c = j * LANES + lane;
         if (c < c4_len) {
-            var acc = bias[c];
+            var acc = conv_bias(c);
             for (var tap = 0; tap < 9; tap++) {
                 let iy = y + tap / 3 - 1;
                 let ix = x + tap % 3 - 1;
                 if (iy >= 0 && iy < i32(height) && ix >= 0 && ix < i32(width)) {
                     let v = input[(u32(iy) * width + u32(ix)) * c4_len + c];
-                    acc += normalised_input(v, tap_stats[tap], c) * weight[u32(tap) * c4_len + c];
+                    acc += normalised_input(v, tap_stats[tap], c) * tap_weight(u32(tap), c);
                 }
             }
             conv[j] = acc;
@@ -44,7 +44,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < VECS; j++) {
         let c = j * LANES + lane;
         if (c < c4_len) {
-            output[base + c] = gelu4((conv[j] - stats.x) * stats.y * ln_weight[c] + ln_bias[c]);
+            output[base + c] = gelu4((conv[j] - stats.x) * stats.y * norm_weight(c) + norm_bias(c));
         }
     }
 }
