@@ -257,7 +257,8 @@ impl InternImage {
                     None => {
                         let buffer = storage_zeroed(ctx, "sampling", words);
                         let kernel = &self.kernels.dcn[&layer.shape.group_channels];
-                        // The plan's layout dispatch, if any, still runs before this one.
+                        // The plan still writes the planes, if any, before this one (in the
+                        // depthwise branch's dispatch or one of their own).
                         let dispatch = kernel.bind_kernel(
                             ctx,
                             &layer.shape,
