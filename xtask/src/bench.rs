@@ -617,9 +617,11 @@ fn pytorch_reference(runs: usize) -> Result<serde_json::Value, String> {
     serde_json::from_str(stdout.lines().last().unwrap_or_default()).map_err(|e| e.to_string())
 }
 
+/// The commit measured, "-dirty" where the working tree differs from it (a build of changes
+/// not yet committed, as when a change is measured against its base).
 fn git_commit() -> String {
     std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(["describe", "--always", "--dirty", "--abbrev=7"])
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
