@@ -341,11 +341,12 @@ impl<'a> Builder<'a> {
             &s.normed
         };
         // Where it can, the branch lays out the DCNv3 layer's input as its planes on the way.
-        let planes = planes.filter(|_| self.kernels.dw.writes_planes(c));
-        let dcn_planes = planes.map(|planes| DcnPlanes {
-            input: &s.projected,
-            planes,
-        });
+        // (Where it cannot, DCNv3 still reads `planes`, laid out by a dispatch of their own.)
+        let dcn_planes =
+            (planes.filter(|_| self.kernels.dw.writes_planes(c))).map(|planes| DcnPlanes {
+                input: &s.projected,
+                planes,
+            });
         self.dw_branch(
             &pre,
             [h, w, c],
