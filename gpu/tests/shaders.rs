@@ -15,9 +15,9 @@ fn every_shader_validates() {
         .unwrap_or_else(|e| panic!("{name}: {e:?}"));
     }
     // Every kernel file (one with an entry point) of the op folders is listed; im2col twice, by
-    // chunk width, the tiled linear three times, by tile, the subgroup linear twice, by lanes,
-    // DCNv3 twice, by reader, and the depthwise branch's runs of pixels twice, with and without
-    // the planes.
+    // chunk width, the tiled linear three times, by tile, the subgroup linear three times, by
+    // lanes and with rows fitted to M, DCNv3 twice, by reader, and the depthwise branch's runs
+    // of pixels twice, with and without the planes.
     let ops = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
     let kernels = std::fs::read_dir(ops)
         .unwrap()
@@ -30,7 +30,7 @@ fn every_shader_validates() {
         .count();
     assert_eq!(
         sources.len(),
-        kernels + 6,
+        kernels + 7,
         "an op folder's shader is missing from shader_sources()"
     );
 }

@@ -181,12 +181,12 @@ const LINEAR_SHAPES: [[u32; 3]; 12] = [
     [784, 512, 128],
     [784, 128, 512],
     [784, 128, 128],
-    [196, 1280, 320],
-    [196, 320, 1280],
-    [196, 320, 320],
-    [49, 2560, 640],
-    [49, 640, 2560],
-    [49, 640, 640],
+    [196, 1024, 256],
+    [196, 256, 1024],
+    [196, 256, 256],
+    [49, 2048, 512],
+    [49, 512, 2048],
+    [49, 512, 512],
 ];
 
 /// On a GPU, the GPU tile beside neighbours of it (rows per invocation, workgroups, splits of
@@ -257,7 +257,7 @@ async fn bench_model_tiles(ctx: &GpuContext, runs: usize) -> Result<serde_json::
 
 async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<(), String> {
     use gpu::model::quant::quantize_rows;
-    use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, LinearKernel, PackedWeights};
+    use gpu::ops::linear::{self, Epilogue, Linear, LinearBuffers, PackedWeights};
     use half::f16;
     let tiled = |tile: Tile| (format!("tiled {}", tile.name()), Linear::tiled(ctx, tile));
     let tiles = if ctx.adapter.runs_on_cpu() {
@@ -266,9 +266,9 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
         gpu_tiles()
     };
     let mut kernels: Vec<_> = tiles.into_iter().map(tiled).collect();
-    let subgroups = Linear::new(ctx, 0);
-    if let LinearKernel::Subgroup(tile) = subgroups.kernel_for([4, 4, 4]) {
-        kernels.push((format!("subgroup {}", tile.name()), subgroups));
+    if let Some(tile) = Tile::subgroup(&ctx.adapter) {
+        // Its rows fitted to each shape's M.
+        kernels.push((format!("subgroup {}", tile.name()), Linear::new(ctx, 0)));
     }
     print!("\n{:<18}", "[M, N, K]");
     for (name, _) in &kernels {

@@ -115,6 +115,11 @@ pub fn shader_sources() -> Vec<(&'static str, String)> {
             "linear_subgroup (4 lanes)",
             linear::subgroup_source(linear::Tile::SUBGROUP_4),
         ),
+        (
+            // Rows fitted to a short M: the last lane's load serves half of them.
+            "linear_subgroup (8 lanes, 20 rows)",
+            linear::subgroup_source(linear::Tile::SUBGROUP_8.fitted_to(20)),
+        ),
         ("pool", pool::source()),
     ]
 }

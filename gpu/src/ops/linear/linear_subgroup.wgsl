@@ -4,7 +4,9 @@
 // subgroup is one SIMD register and each load is a loop over its lanes, so the cost of a
 // kernel is its count of loads per lane.
 //
-// Lane l owns BLOCKS blocks of 4 output columns and all ROWS rows of the workgroup's tile.
+// Lane l owns BLOCKS blocks of 4 output columns and all ROWS rows of the workgroup's tile (ROWS
+// fitted to M: Tile::fitted_to; where it is not a multiple of LANES, the last load's lanes past
+// it load rows of the next tile that nothing here uses).
 // Per step of 4 along K it loads its own weights (4 texels a block; int8: one) and one vec4
 // of x for each of rows l, LANES + l, 2 LANES + l, ...; every row's x then reaches every lane
 // by subgroupBroadcast, a register shuffle (with NORMALIZE, x - s, its sums kept by the lane
@@ -42,7 +44,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(subgroup_invocation_id
         $AND_EACH_BLOCK acc[$a] += w$b * v$r;
     }
     $EACH_LOAD let row_norm$g = norm_of_row(total(sum$g), total(squares$g));
-    $EACH_LOAD store_stats(group.x, row0 + $gu * LANES + lane, shift$g, row_norm$g);
+    // A last load past the tile's rows loaded the next tile's: that tile writes their statistics.
+    $EACH_LOAD if ($gu * LANES + lane < ROWS) { store_stats(group.x, row0 + $gu * LANES + lane, shift$g, row_norm$g); }
     $EACH_PAIR let ends$b = ends_of(first + $bu, col$b, col$c);
     $EACH_ROW let norm$r = subgroupBroadcast(row_norm$g, $lu);
     $EACH_ROW_PAIR store_row(row0 + $ru, ends$b, acc[$a], acc[$a + 1u], norm$r);

@@ -120,18 +120,19 @@ pub enum WeightFormat {
     Int8,
 }
 
-/// One kernel source's pipelines, by epilogue (store, GELU, accumulate), weight format and
-/// whether a LayerNorm is folded in, each compiled when a layer first needs it: a driver may
-/// take long over a big kernel (SwiftShader over the large tile), and a model mostly uses one
-/// weight format.
+/// One kernel's pipelines, by tile (the subgroup kernel's rows fitted to M), epilogue (store,
+/// GELU, accumulate), weight format and whether a LayerNorm is folded in, each compiled when a
+/// layer first needs it: a driver may take long over a big kernel (SwiftShader over the large
+/// tile), and a model mostly uses one weight format.
 struct Kernels {
-    source: String,
+    /// The kernel's source for a tile (the scalar kernel has one source, whatever the tile).
+    source: fn(Tile) -> String,
     bindings: Vec<Access>,
-    compiled: KernelCache<(u32, WeightFormat, bool)>,
+    compiled: KernelCache<(Tile, u32, WeightFormat, bool)>,
 }
 
 impl Kernels {
-    fn new(source: String, bindings: Vec<Access>) -> Self {
+    fn new(source: fn(Tile) -> String, bindings: Vec<Access>) -> Self {
         Self {
             source,
             bindings,
@@ -142,11 +143,12 @@ impl Kernels {
     fn get(
         &self,
         ctx: &GpuContext,
+        tile: Tile,
         epilogue: u32,
         format: WeightFormat,
         normalize: bool,
     ) -> Kernel {
-        self.compiled.get((epilogue, format, normalize), || {
+        self.compiled.get((tile, epilogue, format, normalize), || {
             let flag = |on: bool| f64::from(u8::from(on));
             let mut constants = vec![
                 ("EPILOGUE", f64::from(epilogue)),
@@ -160,7 +162,8 @@ impl Kernels {
             if normalize {
                 constants.push(("NORMALIZE", flag(true)));
             }
-            Kernel::new(ctx, "linear", &self.source, &self.bindings, &constants)
+            let source = (self.source)(tile);
+            Kernel::new(ctx, "linear", &source, &self.bindings, &constants)
         })
     }
 }
@@ -263,7 +266,7 @@ impl Linear {
     /// compile them ([`Tile::for_model`]).
     pub fn new(ctx: &GpuContext, parameters: usize) -> Self {
         if let Some(tile) = Tile::subgroup(&ctx.adapter) {
-            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup(tile), subgroup_source(tile))
+            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup(tile), subgroup_source)
         } else {
             Self::tiled(ctx, Tile::for_model(&ctx.adapter, parameters))
         }
@@ -272,16 +275,20 @@ impl Linear {
     /// The tiled kernel with `tile` where K and N are in fours, whatever the adapter, so that
     /// tests can hold every kernel to the reference.
     pub fn tiled(ctx: &GpuContext, tile: Tile) -> Self {
-        Self::with_vec4_kernel(ctx, LinearKernel::Tiled(tile), tiled_source(tile))
+        Self::with_vec4_kernel(ctx, LinearKernel::Tiled(tile), tiled_source)
     }
 
-    fn with_vec4_kernel(ctx: &GpuContext, kind: LinearKernel, vec4_source: String) -> Self {
+    fn with_vec4_kernel(
+        ctx: &GpuContext,
+        kind: LinearKernel,
+        vec4_source: fn(Tile) -> String,
+    ) -> Self {
         let mut texture_bindings = WEIGHTED_BINDINGS.to_vec();
         texture_bindings[1] = Access::Texture;
         // The folded norm, and the statistics it writes.
         texture_bindings.extend([Access::Read, Access::ReadWrite]);
         Self {
-            scalar: Kernels::new(source(), WEIGHTED_BINDINGS.to_vec()),
+            scalar: Kernels::new(|_| source(), WEIGHTED_BINDINGS.to_vec()),
             vec4: (kind, Kernels::new(vec4_source, texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             keeps_halves: ctx.adapter.shader_f16,
@@ -290,13 +297,17 @@ impl Linear {
         }
     }
 
-    /// The kernel that runs `[m, n, k]` (with weights as [`Linear::upload`] places them).
-    pub fn kernel_for(&self, [_, n, k]: [u32; 3]) -> LinearKernel {
+    /// The kernel that runs `[m, n, k]` (with weights as [`Linear::upload`] places them), its
+    /// tile fitted to M.
+    pub fn kernel_for(&self, [m, n, k]: [u32; 3]) -> LinearKernel {
         let vec4 = n.is_multiple_of(4) && k.is_multiple_of(4);
         // The weights' texture: N / 4 texels wide, K (f32) or K / 4 (int8) high.
         let fits = n / 4 <= self.max_texture_side && k <= self.max_texture_side;
         if vec4 && fits {
-            self.vec4.0
+            match self.vec4.0 {
+                LinearKernel::Subgroup(tile) => LinearKernel::Subgroup(tile.fitted_to(m)),
+                kind => kind,
+            }
         } else {
             LinearKernel::Scalar
         }
@@ -459,11 +470,13 @@ impl Linear {
             (Epilogue::Accumulate, true) => (2, "layernorm+linear+residual"),
         };
         let kind = self.kernel_for([m, n, k]);
-        let (kernels, [block_cols, block_rows]) = match kind {
-            LinearKernel::Subgroup(tile) | LinearKernel::Tiled(tile) => {
-                (&self.vec4.1, tile.block())
-            }
-            LinearKernel::Scalar => (&self.scalar, SCALAR_BLOCK),
+        let (kernels, tile) = match kind {
+            LinearKernel::Subgroup(tile) | LinearKernel::Tiled(tile) => (&self.vec4.1, tile),
+            LinearKernel::Scalar => (&self.scalar, Tile::SMALL),
+        };
+        let [block_cols, block_rows] = match kind {
+            LinearKernel::Scalar => SCALAR_BLOCK,
+            _ => tile.block(),
         };
         let (format, in_texture) = weights.format();
         assert_eq!(
@@ -475,7 +488,7 @@ impl Linear {
             norm.is_none() || kind != LinearKernel::Scalar,
             "linear [{m}, {n}, {k}]: the scalar kernel folds no norm"
         );
-        let kernel = kernels.get(ctx, epilogue_code, format, norm.is_some());
+        let kernel = kernels.get(ctx, tile, epilogue_code, format, norm.is_some());
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {

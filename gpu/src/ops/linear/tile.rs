@@ -5,7 +5,7 @@ use crate::context::AdapterSummary;
 /// Rows and blocks of 4 columns that one invocation of the tiled kernel computes, the
 /// invocations of a workgroup with tiles of their own (columns, rows), which cover
 /// [`Tile::block`] outputs, and how many invocations share each tile's K steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
     pub rows: u32,
     pub blocks: u32,
@@ -57,7 +57,8 @@ impl Tile {
     pub const GPU: Self = Self::tiled(2, 2, [8, 2], 16);
 
     /// llvmpipe's subgroup tile: 8 lanes, each 32 rows x 8 columns (fewer rows ran slower, more
-    /// no faster: docs/performance.md#the-linear-kernels).
+    /// no faster: docs/performance.md#the-linear-kernels), fewer where M is short
+    /// ([`Tile::fitted_to`]).
     pub const SUBGROUP_8: Self = Self::on_subgroup(8, 32, 2);
     /// SwiftShader's: 4 lanes, each 8 rows x 8 columns. In Chromium it ran InternImage-T's pass
     /// faster than the large tile and every other subgroup tile tried, and its build took half
@@ -89,6 +90,26 @@ impl Tile {
             Self::LARGE
         } else {
             Self::SMALL
+        }
+    }
+
+    /// For a subgroup tile, the fewest rows that cover `m` in as many workgroups as the tile's
+    /// own rows would, in fours and at least 8: rows past M cost their multiply-adds like any
+    /// other (every lane stays active for the broadcasts), and at InternImage-T's 14 x 14 and
+    /// 7 x 7 levels 32 rows a workgroup padded M by 12 % and 23 % (28 rows: 0 and 12 %). Fewer
+    /// rows keep each step's loads and cut only its arithmetic. In fours and at least 8 so that
+    /// few shapes make a pipeline of their own: llvmpipe takes a fifth of a second or more to
+    /// compile one, and SwiftShader's 8-row tile is left as it is
+    /// (docs/performance.md#the-linear-kernels). Tiled tiles are kept as they are.
+    pub fn fitted_to(self, m: u32) -> Self {
+        if self.lanes == 1 || m == 0 {
+            return self;
+        }
+        let workgroups = m.div_ceil(self.rows);
+        let rows = m.div_ceil(workgroups).next_multiple_of(4).max(8);
+        Self {
+            rows: rows.min(self.rows),
+            ..self
         }
     }
 
@@ -211,7 +232,7 @@ impl Tile {
                     // Each load just before the rows that broadcast it.
                     load_before_its_rows = Some((indent, statement));
                 } else {
-                    for g in 0..self.rows / lanes {
+                    for g in 0..self.rows.div_ceil(lanes) {
                         out.push(fill(indent, statement, g * lanes, 0));
                     }
                 }
@@ -278,13 +299,33 @@ mod tests {
     }
 
     #[test]
+    fn a_subgroup_tile_fits_its_rows_to_m_in_as_many_workgroups() {
+        let rows = |m| Tile::SUBGROUP_8.fitted_to(m).rows;
+        assert_eq!([3136, 784, 196, 49, 1].map(rows), [32, 32, 28, 28, 8]);
+        assert_eq!(Tile::SUBGROUP_4.fitted_to(49), Tile::SUBGROUP_4);
+        for m in 1..300 {
+            let fitted = Tile::SUBGROUP_8.fitted_to(m);
+            assert!(
+                (8..=32).contains(&fitted.rows) && fitted.rows.is_multiple_of(4),
+                "m {m}"
+            );
+            assert_eq!(m.div_ceil(fitted.rows), m.div_ceil(32), "m {m}");
+        }
+        assert_eq!(Tile::SMALL.fitted_to(49), Tile::SMALL);
+    }
+
+    #[test]
     fn each_lane_loads_its_rows_just_before_they_are_broadcast() {
         let template = include_str!("linear_subgroup.wgsl");
-        for tile in [Tile::SUBGROUP_8, Tile::SUBGROUP_4] {
+        let fitted = [49, 20].map(|m| Tile::SUBGROUP_8.fitted_to(m));
+        for tile in [Tile::SUBGROUP_8, Tile::SUBGROUP_4]
+            .into_iter()
+            .chain(fitted)
+        {
             let source = tile.source(template);
             assert!(!source.contains('$'), "{tile:?}: a marker is left");
             let count = |text: &str| count_of(&source, text);
-            let loads = tile.rows / tile.lanes;
+            let loads = tile.rows.div_ceil(tile.lanes);
             assert_eq!(count("deviation(input[x"), loads);
             assert_eq!(count("subgroupBroadcast(loaded"), tile.rows);
             assert_eq!(count("] += w"), tile.rows * tile.blocks);
