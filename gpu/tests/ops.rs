@@ -218,8 +218,10 @@ dual_test! {
 
     async fn conv2d_matches_reference() {
         let ctx = context().await;
-        let (conv, linear) = (Conv2d::new(&ctx), Linear::new(&ctx, 0));
+        let linear = Linear::new(&ctx, 0);
         let mut rng = SeededRng::new(21);
+        // im2col with an invocation a tap (CPU adapters) and a chunk (GPUs).
+        for conv in [true, false].map(|whole_taps| Conv2d::with_whole_taps(&ctx, whole_taps)) {
         // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
         for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
             let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
@@ -238,6 +240,7 @@ dual_test! {
             let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
             let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
             Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
+        }
         }
     }
 

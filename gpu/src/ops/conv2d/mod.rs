@@ -87,10 +87,12 @@ uniform! {
         out_width: u32,
         stride: u32,
         pad: u32,
-        /// Output pixels times `row_chunks`.
+        /// Invocations: output pixels times the 9 taps times the spans of a tap.
         total: u32,
         /// Chunks per row, padding included.
         row_chunks: u32,
+        /// Chunks an invocation copies, a divisor of the input's.
+        span: u32,
     }
 }
 
@@ -147,14 +149,24 @@ pub fn pack_weight_int8(weight: &[i8], out_channels: usize, in_channels: usize) 
 pub struct Conv2d {
     /// Copying one channel, or four, per invocation.
     im2col: [Kernel; 2],
+    /// Whether an im2col invocation copies a tap's every chunk rather than one (im2col.wgsl).
+    whole_taps: bool,
 }
 
 impl Conv2d {
+    /// im2col as suits the adapter: whole taps an invocation on CPU adapters, a chunk on GPUs.
     pub fn new(ctx: &GpuContext) -> Self {
+        Self::with_whole_taps(ctx, ctx.adapter.runs_on_cpu())
+    }
+
+    /// im2col copying whole taps an invocation, or one chunk, whatever the adapter: so that
+    /// tests can hold both to the reference.
+    pub fn with_whole_taps(ctx: &GpuContext, whole_taps: bool) -> Self {
         let storage = [Access::Read, Access::ReadWrite];
         Self {
             im2col: [1, 4]
                 .map(|chunk| Kernel::new(ctx, "im2col", &im2col_source(chunk), &storage, &[])),
+            whole_taps,
         }
     }
 
@@ -184,7 +196,10 @@ impl Conv2d {
         } else {
             1
         };
-        let total = shape.columns_len() as u32 / chunk;
+        let pixels = shape.out_height() * shape.out_width();
+        let chunks = shape.in_channels / chunk;
+        let span = if self.whole_taps { chunks } else { 1 };
+        let total = pixels * (KERNEL * KERNEL) as u32 * (chunks / span);
         let row_chunks = shape.row_len() / chunk;
         let params = Params {
             in_height: shape.in_height,
@@ -195,6 +210,7 @@ impl Conv2d {
             pad: PAD,
             total,
             row_chunks,
+            span,
         };
         let gather = (self.im2col[usize::from(chunk == 4)])
             .bind(
@@ -208,7 +224,6 @@ impl Conv2d {
                 0,
                 f32_bytes((shape.input_len() + shape.columns_len()) as u64),
             );
-        let pixels = shape.out_height() * shape.out_width();
         let mut multiply = linear.bind(
             ctx,
             [pixels, shape.out_channels, shape.row_len()],
