@@ -70,7 +70,7 @@ impl Outcome {
 
 /// The least number of tests each suite must pass: a suite that shrinks fails. Raise them as
 /// tests are added.
-const NATIVE_MINIMUM: u32 = 105;
+const NATIVE_MINIMUM: u32 = 106;
 const CHROMIUM_MINIMUM: u32 = 46;
 const FIREFOX_MINIMUM: u32 = 17;
 const END_TO_END_MINIMUM: u32 = 28;
