@@ -153,8 +153,19 @@ impl Timer {
         dispatches: &[&Dispatch],
         runs: usize,
     ) -> Result<(f64, f64)> {
+        let (mut gpu, mut wall) = self.samples_all(ctx, dispatches, runs).await?;
+        Ok((median(&mut gpu), median(&mut wall)))
+    }
+
+    /// Each run's times of [`Timer::time_all`], rather than their medians.
+    async fn samples_all(
+        &self,
+        ctx: &GpuContext,
+        dispatches: &[&Dispatch],
+        runs: usize,
+    ) -> Result<(Vec<f64>, Vec<f64>)> {
         let label = dispatches.first().map_or("", |dispatch| dispatch.label);
-        self.time_with(ctx, runs, |encoder, writes| {
+        self.samples_with(ctx, runs, |encoder, writes| {
             encode_in_one_pass(encoder, label, dispatches.iter().copied(), writes)
         })
         .await
@@ -240,7 +251,8 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     let config = ModelConfig::internimage_t();
     // The ceiling before the passes and after them, the higher kept: two stretches of the
     // host's time rather than one.
-    let peak_before = arithmetic_peak_gflops(ctx, &Timer::new(ctx)).await?;
+    let timer = Timer::new(ctx);
+    let peak_before = arithmetic_peak_gflops(ctx, &timer).await?;
     let started = now_ms();
     let weights = SeededWeights::new(&config, 1);
     let model = InternImage::new(ctx, &config, &weights, [224, 224])?;
@@ -280,7 +292,6 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
             weight_bytes: model.memory().weights,
         });
     }
-    let timer = Timer::new(ctx);
     let (ops, gpu_pass_ms) = if timer.has_timestamps() {
         let pass_ms = gpu_pass_ms(ctx, &timer, &model, runs).await?;
         (per_op_times(ctx, &timer, &model).await?, Some(pass_ms))
@@ -325,11 +336,7 @@ pub async fn arithmetic_peak_gflops(ctx: &GpuContext, timer: &Timer) -> Result<O
     }
     let shape = PeakShape::for_adapter(ctx);
     let (dispatch, _output) = Peak::new(ctx).bind(ctx, shape);
-    let (gpu, _) = timer
-        .samples_with(ctx, PEAK_RUNS, |encoder, writes| {
-            encode_in_one_pass(encoder, dispatch.label, [&dispatch], writes)
-        })
-        .await?;
+    let (gpu, _) = timer.samples_all(ctx, &[&dispatch], PEAK_RUNS).await?;
     let fastest = gpu.into_iter().fold(f64::INFINITY, f64::min);
     Ok(Some(shape.flops() as f64 / fastest / 1e6))
 }
