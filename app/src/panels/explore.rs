@@ -248,7 +248,8 @@ pub fn Stage() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    let text = format!("{} · level {} block {} ({}×{}, G={}, stride {})", i + 1, l.level, l.block, l.width, l.height, l.groups, l.stride);
+                    // Short enough for a phone's width; the stride is the summary's mapping to the image.
+                    let text = format!("{} · level {} block {} · {}×{}, G={}", i + 1, l.level, l.block, l.width, l.height, l.groups);
                     view! { <option value=i.to_string() prop:selected=move || layer.get() == i>{text}</option> }
                 })
                 .collect_view()
