@@ -21,7 +21,13 @@ pub enum Target {
     Linear,
 }
 
-pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<(), String> {
+pub fn run(
+    target: Target,
+    runs: usize,
+    browser: bool,
+    json: &Path,
+    repeat: usize,
+) -> Result<(), String> {
     pollster::block_on(async {
         let ctx = GpuContext::new().await.map_err(|e| e.to_string())?;
         let a = &ctx.adapter;
@@ -73,7 +79,7 @@ pub fn run(target: Target, runs: usize, browser: bool, json: &Path) -> Result<()
         }
         match target {
             Target::Dcnv3 => bench_dcnv3(&ctx, &timer, runs, copy_gbps).await,
-            Target::Model => bench_model(&ctx, runs, browser, json).await,
+            Target::Model => bench_model(&ctx, runs, browser, json, repeat).await,
             Target::Linear => bench_linear(&ctx, &timer, runs).await,
         }
     })
@@ -363,28 +369,51 @@ async fn bench_linear(ctx: &GpuContext, timer: &Timer, runs: usize) -> Result<()
     Ok(())
 }
 
+/// `repeat` measurements of the whole model, natively and (`browser`) in Chromium: the first
+/// printed in full, then the spread of the goals' figures over all of them.
 async fn bench_model(
     ctx: &GpuContext,
     runs: usize,
     browser: bool,
     json: &Path,
+    repeat: usize,
 ) -> Result<(), String> {
-    let native = ::bench::bench_internimage_t(ctx, runs)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "\nInternImage-T at 224x224, batch 1, f32, seeded weights; native ({})",
-        ctx.adapter.name
-    );
-    print_model_bench(&native, runs);
-    let browser = if browser {
-        let bench = browser_bench(runs)?;
-        println!("\nThe same in headless Chromium (WebGPU)");
-        print_model_bench(&bench, runs);
-        Some(bench)
-    } else {
-        None
-    };
+    let mut natives = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let bench = ::bench::bench_internimage_t(ctx, runs)
+            .await
+            .map_err(|e| e.to_string())?;
+        if natives.is_empty() {
+            println!(
+                "\nInternImage-T at 224x224, batch 1, f32, seeded weights; native ({})",
+                ctx.adapter.name
+            );
+            print_model_bench(&bench, runs);
+        }
+        natives.push(bench);
+    }
+    let native = &natives[0];
+    let mut browsers = Vec::new();
+    if browser {
+        for _ in 0..repeat {
+            let (adapter, bench) = browser_bench(runs)?;
+            if browsers.is_empty() {
+                if let Some(adapter) = adapter {
+                    println!("\nbrowser adapter: {adapter}");
+                }
+                println!("\nThe same in headless Chromium (WebGPU)");
+                print_model_bench(&bench, runs);
+            }
+            browsers.push(bench);
+        }
+    }
+    if repeat > 1 {
+        print_spread("native", &natives);
+        if browser {
+            print_spread("Chromium", &browsers);
+        }
+    }
+    let browser = browsers.first();
     let tiles = if ctx.adapter.runs_on_cpu() || !ctx.adapter.timestamp_queries {
         None
     } else {
@@ -412,8 +441,8 @@ async fn bench_model(
                     bench.steady_fastest_ms / torch_fastest_ms
                 )
             };
-            println!("  native / PyTorch = {}", ratios(&native));
-            if let Some(browser) = &browser {
+            println!("  native / PyTorch = {}", ratios(native));
+            if let Some(browser) = browser {
                 println!("  browser / PyTorch = {}", ratios(browser));
             }
         }
@@ -424,9 +453,11 @@ async fn bench_model(
         "commit": git_commit(),
         "model": "InternImage-T 224x224 batch 1 f32 seeded",
         "native": { "adapter": { "name": a.name, "backend": format!("{:?}", a.backend), "type": format!("{:?}", a.device_type), "driver": a.driver },
-                    "bench": native, "summary": summary(&native) },
+                    "bench": native, "summary": summary(native),
+                    "repeats": natives.iter().map(summary).collect::<Vec<_>>() },
         "browser": browser,
-        "browser_summary": browser.as_ref().map(summary),
+        "browser_summary": browser.map(summary),
+        "browser_repeats": browsers.iter().map(summary).collect::<Vec<_>>(),
         "tiles": tiles,
         "pytorch": pytorch.as_ref().ok(),
     });
@@ -450,8 +481,43 @@ fn summary(bench: &ModelBench) -> serde_json::Value {
         "dispatches": bench.dispatches,
         "app_path_over_pass": bench.explore_fastest_ms / bench.steady_fastest_ms,
         "first_top5_over_pass": bench.explore_top5_fastest_ms / bench.steady_fastest_ms,
-        "ceiling_share": bench.peak_gflops.map(|peak| bench.gflop / bench.steady_fastest_ms * 1e3 / peak),
+        "ceiling_share": ceiling_share(bench),
+        "steady_fastest_ms": bench.steady_fastest_ms,
+        "peak_gflops": bench.peak_gflops,
     })
+}
+
+/// The fastest pass's share of the adapter's arithmetic ceiling, where it was measured.
+fn ceiling_share(bench: &ModelBench) -> Option<f64> {
+    bench
+        .peak_gflops
+        .map(|peak| bench.gflop / bench.steady_fastest_ms * 1e3 / peak)
+}
+
+/// The least, median and most of the goals' figures over repeated measurements.
+fn print_spread(adapter: &str, benches: &[ModelBench]) {
+    let spread = |value: &dyn Fn(&ModelBench) -> Option<f64>| {
+        let mut values: Vec<f64> = benches.iter().filter_map(value).collect();
+        if values.is_empty() {
+            return "not measured".to_owned();
+        }
+        let least = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let most = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!(
+            "{} to {} (median {})",
+            ms(least),
+            ms(most),
+            ms(median(&mut values))
+        )
+    };
+    println!(
+        "\nOver {} measurements, {adapter}:\n  the fastest pass: {} ms\n  the ceiling: {} GFLOP/s\n  the share of it: {} %\n  the app's path / the pass: {}",
+        benches.len(),
+        spread(&|b| Some(b.steady_fastest_ms)),
+        spread(&|b| b.peak_gflops),
+        spread(&|b| ceiling_share(b).map(|share| share * 100.0)),
+        spread(&|b| Some(b.explore_fastest_ms / b.steady_fastest_ms)),
+    );
 }
 
 /// Milliseconds to three significant digits, whole from 100 up (1778, 24.1, 2.41).
@@ -558,17 +624,17 @@ fn print_model_bench(bench: &ModelBench, runs: usize) {
             compact.weight_bytes as f64 / 1e6
         );
     }
-    if let Some(peak) = bench.peak_gflops {
-        let fastest = bench.gflop / bench.steady_fastest_ms * 1e3;
+    if let (Some(peak), Some(share)) = (bench.peak_gflops, ceiling_share(bench)) {
         println!(
             "  the adapter's arithmetic ceiling: {peak:.1} GFLOP/s; the fastest pass ran at {:.0} % of it",
-            100.0 * fastest / peak
+            100.0 * share
         );
     }
 }
 
-/// Runs bench/tests/browser.rs in headless Chromium and reads back the JSON it prints.
-fn browser_bench(runs: usize) -> Result<ModelBench, String> {
+/// Runs bench/tests/browser.rs in headless Chromium and reads back the adapter and the JSON it
+/// prints.
+fn browser_bench(runs: usize) -> Result<(Option<String>, ModelBench), String> {
     crate::setup::ensure_test_tools()?;
     let output = crate::suites::wasm_tests(
         &["internimage-bench"],
@@ -579,9 +645,10 @@ fn browser_bench(runs: usize) -> Result<ModelBench, String> {
     .output()
     .map_err(|e| format!("cargo does not start: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    if let Some(adapter) = stdout.lines().find_map(|l| l.split_once("ADAPTER ")) {
-        println!("\nbrowser adapter: {}", adapter.1);
-    }
+    let adapter = stdout
+        .lines()
+        .find_map(|l| l.split_once("ADAPTER "))
+        .map(|(_, adapter)| adapter.to_owned());
     let line = stdout
         .lines()
         .find_map(|l| l.split_once(BENCH_PREFIX).map(|(_, json)| json.to_owned()))
@@ -593,7 +660,8 @@ fn browser_bench(runs: usize) -> Result<ModelBench, String> {
                 String::from_utf8_lossy(&output.stderr)
             )
         })?;
-    serde_json::from_str(&line).map_err(|e| e.to_string())
+    let bench = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+    Ok((adapter, bench))
 }
 
 /// What bench/tests/browser.rs prints before its JSON.

@@ -72,6 +72,10 @@ enum Command {
         /// `model` only: where the JSON report goes.
         #[arg(long, default_value = "target/bench/model.json")]
         json: PathBuf,
+        /// `model` only: measure this many times over and report the spread of the goals'
+        /// figures (a neighbour's load moves a single measurement by 5-10 %).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
 }
 
@@ -98,7 +102,8 @@ fn main() -> ExitCode {
             runs,
             browser,
             json,
-        } => bench::run(target, runs, browser, &json),
+            repeat,
+        } => bench::run(target, runs, browser, &json, repeat as usize),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
