@@ -11,7 +11,8 @@
 //!   then its `9 G` logits, then zeros up to a multiple of 4 (see [`Dcnv3Shape::point_row`]):
 //!   what one linear layer writes when the model stacks the offset and mask layers;
 //! - planes (the filtered reader's input, [`Planes`]): a texture array, channels `4l..4l+3` in
-//!   layer `l`, cell `(x, y)` at texel `(x + 1, y + 1)`, a border of zeros;
+//!   layer `l`, cell `(x, y)` at texel `(x + B, y + B)` inside a border of `B` texels of zeros
+//!   ([`Planes::BORDER`]);
 //! - sampling (optional): `[H, W, G, 9, 3]`, the last axis `(p_x, p_y, m)`: the sampled location
 //!   in the unpadded input map (pixel centres at integers, x = column) and the softmaxed weight;
 //!   on the GPU packed, [`SAMPLING_WORDS`] a (pixel, group), read by [`unpack_sampling`].
@@ -31,7 +32,12 @@ use wgpu::util::DeviceExt;
 const BODY: &str = include_str!("dcnv3.wgsl");
 /// The filtered reader's input layout: [`Planes`] written from the input buffer.
 pub fn planes_source() -> String {
-    format!("{}{}", PlanesParams::WGSL, include_str!("planes.wgsl"))
+    format!(
+        "{}{}{}",
+        PlanesParams::WGSL,
+        Planes::layout_wgsl(),
+        include_str!("planes.wgsl")
+    )
 }
 pub const POINTS: usize = 9;
 /// Floats per sampling record: `(p_x, p_y, m)`.
@@ -153,7 +159,11 @@ pub fn source(read: Dcnv3Read) -> String {
         Dcnv3Read::Gather { .. } => include_str!("dcnv3_gather.wgsl"),
         Dcnv3Read::Filtered => include_str!("dcnv3_filtered.wgsl"),
     };
-    format!("{}{BODY}\n{reader}", Params::WGSL)
+    let layout = match read {
+        Dcnv3Read::Gather { .. } => String::new(),
+        Dcnv3Read::Filtered => Planes::layout_wgsl(),
+    };
+    format!("{}{layout}{BODY}\n{reader}", Params::WGSL)
 }
 
 /// The sizes of one DCNv3 layer.
@@ -256,6 +266,24 @@ pub struct Planes {
 }
 
 impl Planes {
+    /// Texels of zeros around the cells, on every side: clamp-to-edge repeats them as DCNv3's
+    /// zero padding, however far off the map a location falls.
+    pub const BORDER: u32 = 1;
+
+    /// The layout's WGSL for its writers and its reader: the border and `planes_texel`.
+    pub(crate) fn layout_wgsl() -> String {
+        format!(
+            "const PLANES_BORDER: u32 = {}u;\n{}",
+            Self::BORDER,
+            include_str!("planes_layout.wgsl")
+        )
+    }
+
+    /// A map's side with the border.
+    fn side(cells: u32) -> u32 {
+        cells + 2 * Self::BORDER
+    }
+
     /// `[H, W, layers]`: a layer of `shape` reads these where `[shape.height, shape.width,
     /// shape.channels() / 4]`.
     pub fn extent(&self) -> [u32; 3] {
@@ -272,8 +300,9 @@ impl Planes {
     }
 
     fn bytes_of(extent: [u32; 3]) -> u64 {
-        let [h, w, layers] = extent.map(u64::from);
-        16 * (h + 2) * (w + 2) * layers
+        let [h, w, layers] = extent;
+        let [h, w] = [h, w].map(Self::side);
+        16 * u64::from(h) * u64::from(w) * u64::from(layers)
     }
 }
 
@@ -402,7 +431,7 @@ impl Dcnv3 {
         let extent = [shape.height, shape.width, shape.channels() / 4];
         let limits = ctx.device.limits();
         if extent[2] > limits.max_texture_array_layers
-            || shape.width.max(shape.height) + 2 > limits.max_texture_dimension_2d
+            || Planes::side(shape.width.max(shape.height)) > limits.max_texture_dimension_2d
         {
             return Err(Error::Unsupported(format!(
                 "DCNv3 input {shape:?} exceeds the adapter's texture limits"
@@ -414,8 +443,8 @@ impl Dcnv3 {
         let descriptor = wgpu::TextureDescriptor {
             label: Some("dcnv3 planes"),
             size: wgpu::Extent3d {
-                width: shape.width + 2,
-                height: shape.height + 2,
+                width: Planes::side(shape.width),
+                height: Planes::side(shape.height),
                 depth_or_array_layers: extent[2],
             },
             mip_level_count: 1,

@@ -1,7 +1,7 @@
 // DCNv3's input [H, W, C] laid out for the filtered reader (dcnv3_filtered.wgsl): channels
-// 4l..4l+3 of cell (x, y) to layer l, texel (x + 1, y + 1). The border is never written: it
-// keeps the zeros the texture was created with. One invocation per vec4, layers fastest, so
-// that neighbouring invocations read neighbouring memory.
+// 4l..4l+3 of cell (x, y) to layer l, at planes_texel(x, y) (planes_layout.wgsl). One
+// invocation per vec4, layers fastest, so that neighbouring invocations read neighbouring
+// memory.
 
 @group(0) @binding(1) var<storage, read> input: array<vec4<f32>>;
 @group(0) @binding(2) var planes: texture_storage_2d_array<rgba32float, write>;
@@ -17,5 +17,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let cell = index / params.layers;
     let x = cell % params.width;
     let y = cell / params.width;
-    textureStore(planes, vec2<u32>(x + 1u, y + 1u), layer, input[index]);
+    textureStore(planes, planes_texel(x, y), layer, input[index]);
 }

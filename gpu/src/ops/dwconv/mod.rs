@@ -22,7 +22,11 @@ pub fn source(planes: bool) -> String {
     format!(
         "{GELU_WGSL}{FOUR_PIXELS_WGSL}{}{BINDINGS_WGSL}{}{}",
         Params::WGSL,
-        if planes { PLANES_WGSL } else { NO_PLANES_WGSL },
+        if planes {
+            format!("{}{PLANES_WGSL}", Planes::layout_wgsl())
+        } else {
+            NO_PLANES_WGSL.to_owned()
+        },
         include_str!("dwconv.wgsl")
     )
 }

@@ -1,5 +1,5 @@
 // Where the depthwise branch also lays out its DCNv3 layer's input for the filtered reader
-// (the planes of dcnv3/planes.wgsl, whose dispatch it saves): the input projection's output,
+// (the planes of dcnv3/planes.wgsl, whose dispatch it saves; dcnv3/planes_layout.wgsl): the input projection's output,
 // [H, W, C] as the branch's own input, written cell by cell as the branch visits its pixels.
 
 @group(0) @binding(6) var<storage, read> dcn_input: array<vec4<f32>>; // [H, W, C / 4]
@@ -7,5 +7,5 @@
 
 // Channels 4c..4c+3 of the pixel at (x, y), whose vec4 of them is dcn_input[at].
 fn write_planes(at: u32, x: u32, y: u32, c: u32) {
-    textureStore(planes, vec2<u32>(x + 1u, y + 1u), c, dcn_input[at]);
+    textureStore(planes, planes_texel(x, y), c, dcn_input[at]);
 }
