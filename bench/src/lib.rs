@@ -252,7 +252,8 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     // The ceiling before the passes and after them, the higher kept: two stretches of the
     // host's time rather than one.
     let timer = Timer::new(ctx);
-    let peak_before = arithmetic_peak_gflops(ctx, &timer).await?;
+    let probe = CeilingProbe::new(ctx);
+    let peak_before = probe.gflops(ctx, &timer).await?;
     let started = now_ms();
     let weights = SeededWeights::new(&config, 1);
     let model = InternImage::new(ctx, &config, &weights, [224, 224])?;
@@ -299,7 +300,7 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
         (Vec::new(), None)
     };
     let memory = model.memory();
-    let peak_gflops = (arithmetic_peak_gflops(ctx, &timer).await?)
+    let peak_gflops = (probe.gflops(ctx, &timer).await?)
         .map(|after| peak_before.map_or(after, |before| before.max(after)));
     Ok(ModelBench {
         dispatches: model.dispatch_count(),
@@ -324,21 +325,43 @@ pub async fn bench_internimage_t(ctx: &GpuContext, runs: usize) -> Result<ModelB
     })
 }
 
-/// GFLOP/s of the peak probe ([`peak`]: multiply-adds in registers, no loads), its fastest of
-/// `PEAK_RUNS`: the most any kernel can reach on this adapter as its compiler builds WGSL.
-/// The fastest, as the pass's share of it is taken from the pass's fastest: on a shared host a
-/// neighbour's load slows a stretch of runs, and a median of such a stretch read as a lower
-/// ceiling. Without timestamps, natively the wall clock around submit and wait; in a
-/// browser, where nothing waits, None.
-pub async fn arithmetic_peak_gflops(ctx: &GpuContext, timer: &Timer) -> Result<Option<f64>> {
-    if cfg!(target_arch = "wasm32") && !timer.has_timestamps() {
-        return Ok(None);
+/// The peak probe ([`peak`]: multiply-adds in registers, no loads), compiled and bound once
+/// to be timed as often as wanted.
+pub struct CeilingProbe {
+    dispatch: Dispatch,
+    shape: PeakShape,
+    _output: wgpu::Buffer,
+}
+
+impl CeilingProbe {
+    pub fn new(ctx: &GpuContext) -> Self {
+        let shape = PeakShape::for_adapter(ctx);
+        let (dispatch, output) = Peak::new(ctx).bind(ctx, shape);
+        Self {
+            dispatch,
+            shape,
+            _output: output,
+        }
     }
-    let shape = PeakShape::for_adapter(ctx);
-    let (dispatch, _output) = Peak::new(ctx).bind(ctx, shape);
-    let (gpu, _) = timer.samples_all(ctx, &[&dispatch], PEAK_RUNS).await?;
-    let fastest = gpu.into_iter().fold(f64::INFINITY, f64::min);
-    Ok(Some(shape.flops() as f64 / fastest / 1e6))
+
+    /// Its GFLOP/s, the fastest of `PEAK_RUNS`: the most any kernel can reach on this adapter
+    /// as its compiler builds WGSL. The fastest, as the pass's share of it is taken from the
+    /// pass's fastest: on a shared host a neighbour's load slows a stretch of runs, and a
+    /// median of such a stretch read as a lower ceiling. Without timestamps, natively the wall
+    /// clock around submit and wait; in a browser, where nothing waits, None.
+    pub async fn gflops(&self, ctx: &GpuContext, timer: &Timer) -> Result<Option<f64>> {
+        if cfg!(target_arch = "wasm32") && !timer.has_timestamps() {
+            return Ok(None);
+        }
+        let (gpu, _) = timer.samples_all(ctx, &[&self.dispatch], PEAK_RUNS).await?;
+        let fastest = gpu.into_iter().fold(f64::INFINITY, f64::min);
+        Ok(Some(self.shape.flops() as f64 / fastest / 1e6))
+    }
+}
+
+/// The adapter's arithmetic ceiling, measured once ([`CeilingProbe::gflops`]).
+pub async fn arithmetic_peak_gflops(ctx: &GpuContext, timer: &Timer) -> Result<Option<f64>> {
+    CeilingProbe::new(ctx).gflops(ctx, timer).await
 }
 
 /// The median GPU time of `model`'s dispatches in one compute pass between two timestamps
