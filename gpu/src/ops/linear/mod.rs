@@ -120,21 +120,18 @@ pub enum WeightFormat {
     Int8,
 }
 
-/// One kernel's pipelines, by tile (the subgroup kernel's rows fitted to M), epilogue (store,
-/// GELU, accumulate), weight format and whether a LayerNorm is folded in, each compiled when a
-/// layer first needs it: a driver may take long over a big kernel (SwiftShader over the large
-/// tile), and a model mostly uses one weight format.
+/// The pipelines of kernels with one set of bindings, by kernel and tile (the subgroup kernel's
+/// rows fitted to M), epilogue (store, GELU, accumulate), weight format and whether a LayerNorm
+/// is folded in, each compiled when a layer first needs it: a driver may take long over a big
+/// kernel (SwiftShader over the large tile), and a model mostly uses one weight format.
 struct Kernels {
-    /// The kernel's source for a tile (the scalar kernel has one source, whatever the tile).
-    source: fn(Tile) -> String,
     bindings: Vec<Access>,
-    compiled: KernelCache<(Tile, u32, WeightFormat, bool)>,
+    compiled: KernelCache<(LinearKernel, u32, WeightFormat, bool)>,
 }
 
 impl Kernels {
-    fn new(source: fn(Tile) -> String, bindings: Vec<Access>) -> Self {
+    fn new(bindings: Vec<Access>) -> Self {
         Self {
-            source,
             bindings,
             compiled: KernelCache::new(),
         }
@@ -143,12 +140,12 @@ impl Kernels {
     fn get(
         &self,
         ctx: &GpuContext,
-        tile: Tile,
+        kind: LinearKernel,
         epilogue: u32,
         format: WeightFormat,
         normalize: bool,
     ) -> Kernel {
-        self.compiled.get((tile, epilogue, format, normalize), || {
+        self.compiled.get((kind, epilogue, format, normalize), || {
             let flag = |on: bool| f64::from(u8::from(on));
             let mut constants = vec![
                 ("EPILOGUE", f64::from(epilogue)),
@@ -162,8 +159,7 @@ impl Kernels {
             if normalize {
                 constants.push(("NORMALIZE", flag(true)));
             }
-            let source = (self.source)(tile);
-            Kernel::new(ctx, "linear", &source, &self.bindings, &constants)
+            Kernel::new(ctx, "linear", &kind.source(), &self.bindings, &constants)
         })
     }
 }
@@ -187,11 +183,29 @@ pub struct Linear {
 }
 
 /// Which kernel runs a shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinearKernel {
     Scalar,
     Tiled(Tile),
     Subgroup(Tile),
+}
+
+impl LinearKernel {
+    fn source(self) -> String {
+        match self {
+            Self::Scalar => source(),
+            Self::Tiled(tile) => tiled_source(tile),
+            Self::Subgroup(tile) => subgroup_source(tile),
+        }
+    }
+
+    /// The [columns, rows] of output a workgroup covers.
+    fn block(self) -> [u32; 2] {
+        match self {
+            Self::Scalar => SCALAR_BLOCK,
+            Self::Tiled(tile) | Self::Subgroup(tile) => tile.block(),
+        }
+    }
 }
 
 /// Weights on the GPU where the kernel of their shape reads them: in a texture for the vec4
@@ -266,7 +280,7 @@ impl Linear {
     /// compile them ([`Tile::for_model`]).
     pub fn new(ctx: &GpuContext, parameters: usize) -> Self {
         if let Some(tile) = Tile::subgroup(&ctx.adapter) {
-            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup(tile), subgroup_source)
+            Self::with_vec4_kernel(ctx, LinearKernel::Subgroup(tile))
         } else {
             Self::tiled(ctx, Tile::for_model(&ctx.adapter, parameters))
         }
@@ -275,21 +289,17 @@ impl Linear {
     /// The tiled kernel with `tile` where K and N are in fours, whatever the adapter, so that
     /// tests can hold every kernel to the reference.
     pub fn tiled(ctx: &GpuContext, tile: Tile) -> Self {
-        Self::with_vec4_kernel(ctx, LinearKernel::Tiled(tile), tiled_source)
+        Self::with_vec4_kernel(ctx, LinearKernel::Tiled(tile))
     }
 
-    fn with_vec4_kernel(
-        ctx: &GpuContext,
-        kind: LinearKernel,
-        vec4_source: fn(Tile) -> String,
-    ) -> Self {
+    fn with_vec4_kernel(ctx: &GpuContext, kind: LinearKernel) -> Self {
         let mut texture_bindings = WEIGHTED_BINDINGS.to_vec();
         texture_bindings[1] = Access::Texture;
         // The folded norm, and the statistics it writes.
         texture_bindings.extend([Access::Read, Access::ReadWrite]);
         Self {
-            scalar: Kernels::new(|_| source(), WEIGHTED_BINDINGS.to_vec()),
-            vec4: (kind, Kernels::new(vec4_source, texture_bindings)),
+            scalar: Kernels::new(WEIGHTED_BINDINGS.to_vec()),
+            vec4: (kind, Kernels::new(texture_bindings)),
             max_texture_side: ctx.device.limits().max_texture_dimension_2d,
             keeps_halves: ctx.adapter.shader_f16,
             no_scales: super::no_scales(ctx),
@@ -470,14 +480,11 @@ impl Linear {
             (Epilogue::Accumulate, true) => (2, "layernorm+linear+residual"),
         };
         let kind = self.kernel_for([m, n, k]);
-        let (kernels, tile) = match kind {
-            LinearKernel::Subgroup(tile) | LinearKernel::Tiled(tile) => (&self.vec4.1, tile),
-            LinearKernel::Scalar => (&self.scalar, Tile::SMALL),
+        let kernels = match kind {
+            LinearKernel::Scalar => &self.scalar,
+            LinearKernel::Subgroup(_) | LinearKernel::Tiled(_) => &self.vec4.1,
         };
-        let [block_cols, block_rows] = match kind {
-            LinearKernel::Scalar => SCALAR_BLOCK,
-            _ => tile.block(),
-        };
+        let [block_cols, block_rows] = kind.block();
         let (format, in_texture) = weights.format();
         assert_eq!(
             in_texture,
@@ -488,7 +495,7 @@ impl Linear {
             norm.is_none() || kind != LinearKernel::Scalar,
             "linear [{m}, {n}, {k}]: the scalar kernel folds no norm"
         );
-        let kernel = kernels.get(ctx, tile, epilogue_code, format, norm.is_some());
+        let kernel = kernels.get(ctx, kind, epilogue_code, format, norm.is_some());
         let (weight, scales) = weights.resources(&self.no_scales);
         let grid = [n.div_ceil(block_cols), m.div_ceil(block_rows), 1];
         let params = Params {
