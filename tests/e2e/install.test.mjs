@@ -52,6 +52,33 @@ async function screenshotsAtBothWidths(app, name) {
   return `${desktop}, ${phone}`;
 }
 
+/// At a phone's width, the layer select's widest option text against the room the select gives
+/// it (its inner width less the arrow's): a label wider than that is cut.
+async function widestLayerLabelAtPhoneWidth(app) {
+  const before = app.page.viewportSize();
+  await app.page.setViewportSize({ width: 390, height: 844 });
+  await app.page.waitForTimeout(300);
+  const fit = await app.page.evaluate(() => {
+    const select = document.querySelector('[data-testid="layer-select"]');
+    const style = getComputedStyle(select);
+    const probe = document.createElement('span');
+    probe.style.cssText = `position: absolute; visibility: hidden; white-space: pre; font: ${style.font}`;
+    document.body.append(probe);
+    let widest = { label: '', width: 0 };
+    for (const option of select.options) {
+      probe.textContent = option.text;
+      const width = probe.getBoundingClientRect().width;
+      if (width > widest.width) widest = { label: option.text, width };
+    }
+    probe.remove();
+    const arrow = 20;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - arrow;
+    return { ...widest, room };
+  });
+  await app.page.setViewportSize(before);
+  return fit;
+}
+
 async function waitForTop5(app, wanted) {
   await app.page.waitForFunction(
     (labels) => {
@@ -137,6 +164,9 @@ test('InternImage-T in one click: downloaded, converted in the worker, kept; the
     console.log(`long tasks while moving through ${count} layers and 8 points: ${JSON.stringify(movingTasks.map((t) => t.ms))} ms`);
     assert.ok(movingTasks.every((t) => t.ms <= 100), `a task over 100 ms: ${JSON.stringify(movingTasks)}`);
     console.log(`screenshot: ${await screenshotsAtBothWidths(app, 'internimage-t-heat-strip')}`);
+    const label = await widestLayerLabelAtPhoneWidth(app);
+    console.log(`widest layer label at 390 px: "${label.label}", ${label.width.toFixed(0)} of ${label.room.toFixed(0)} px`);
+    assert.ok(label.width <= label.room, `the layer select cuts "${label.label}" on a phone`);
     await page.getByTestId('show-select').selectOption('points');
     const list = await page.getByTestId('stored-models').textContent();
     assert.match(list, /InternImage-T/);
