@@ -222,25 +222,25 @@ dual_test! {
         let mut rng = SeededRng::new(21);
         // im2col with an invocation a tap (CPU adapters) and a chunk (GPUs).
         for conv in [true, false].map(|whole_taps| Conv2d::with_whole_taps(&ctx, whole_taps)) {
-        // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
-        for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
-            let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
-            let input = random(&mut rng, shape.input_len());
-            let weight = random(&mut rng, shape.weight_len());
-            let bias = random(&mut rng, cout as usize);
-            let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
-            let weights = linear.upload(&ctx, "w", PackedWeights::F32(&packed), [cout, shape.row_len()]);
-            let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
-            let out = storage_zeroed(&ctx, "out", shape.output_len());
-            // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
-            let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
-            let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out, norm: None };
-            let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
-            submit(&ctx, &[&gather, &multiply]);
-            let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
-            let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
-            Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
-        }
+            // The stem's first layer (3 channels in), an odd size, stride 1 and a downsample shape.
+            for (h, w, cin, cout, stride) in [(23, 17, 3, 32, 2), (9, 9, 32, 64, 2), (5, 6, 8, 4, 1), (14, 14, 64, 128, 2), (1, 1, 4, 8, 2)] {
+                let shape = Conv2dShape { in_height: h, in_width: w, in_channels: cin, out_channels: cout, stride };
+                let input = random(&mut rng, shape.input_len());
+                let weight = random(&mut rng, shape.weight_len());
+                let bias = random(&mut rng, cout as usize);
+                let packed = conv2d::pack_weight(&weight, cout as usize, cin as usize);
+                let weights = linear.upload(&ctx, "w", PackedWeights::F32(&packed), [cout, shape.row_len()]);
+                let (i, b) = (storage_from(&ctx, "in", &input), storage_from(&ctx, "b", &bias));
+                let out = storage_zeroed(&ctx, "out", shape.output_len());
+                // NaN where im2col writes nothing would show in the output: it writes the rows' padding too.
+                let columns = storage_from(&ctx, "columns", &vec![f32::NAN; shape.columns_len()]);
+                let buffers = LinearBuffers { input: &columns, weights: &weights, bias: &b, output: &out, norm: None };
+                let [gather, multiply] = conv.bind(&ctx, &linear, &shape, &i, &buffers).unwrap();
+                submit(&ctx, &[&gather, &multiply]);
+                let got = read_f32(&ctx, &out, shape.output_len()).await.unwrap();
+                let expected = conv2d::reference::conv2d(&shape, &input, &weight, Some(&bias));
+                Comparison::new(&got, &expected).assert_within(TOLERANCE, &format!("conv2d {shape:?}"));
+            }
         }
     }
 

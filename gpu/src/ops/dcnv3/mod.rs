@@ -155,13 +155,10 @@ impl Dcnv3Read {
 
 /// The kernel's WGSL with `read`'s reader.
 pub fn source(read: Dcnv3Read) -> String {
-    let reader = match read {
-        Dcnv3Read::Gather { .. } => include_str!("dcnv3_gather.wgsl"),
-        Dcnv3Read::Filtered => include_str!("dcnv3_filtered.wgsl"),
-    };
-    let layout = match read {
-        Dcnv3Read::Gather { .. } => String::new(),
-        Dcnv3Read::Filtered => Planes::layout_wgsl(),
+    // The filtered reader reads the planes, whose layout it takes.
+    let (layout, reader) = match read {
+        Dcnv3Read::Gather { .. } => (String::new(), include_str!("dcnv3_gather.wgsl")),
+        Dcnv3Read::Filtered => (Planes::layout_wgsl(), include_str!("dcnv3_filtered.wgsl")),
     };
     format!("{}{layout}{BODY}\n{reader}", Params::WGSL)
 }
